@@ -1,0 +1,42 @@
+"""Room listing, creation and joining."""
+
+from fastapi import HTTPException, status
+
+from agent_chat.api.dependencies import CurrentUser, ServicesDep, api_router
+from agent_chat.api.responses import NOT_FOUND, UNAUTHORIZED
+from agent_chat.errors import RoomNameTaken, RoomNotFound
+from agent_chat.schemas import ErrorOut, RoomIn, RoomListOut, RoomOut
+
+router = api_router("/api/rooms", "rooms")
+
+
+@router.get("", response_model=RoomListOut, responses=UNAUTHORIZED)
+async def list_rooms(user: CurrentUser, services: ServicesDep) -> RoomListOut:
+    rooms = services.chat.list_rooms(user)
+    return RoomListOut(rooms=[RoomOut(**room.to_json()) for room in rooms])
+
+
+@router.post(
+    "",
+    response_model=RoomOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **UNAUTHORIZED,
+        409: {"model": ErrorOut, "description": "A room with this name exists."},
+    },
+)
+async def create_room(room: RoomIn, user: CurrentUser, services: ServicesDep) -> RoomOut:
+    try:
+        created = services.chat.create_room(user, room.name)
+    except RoomNameTaken as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return RoomOut(**created.to_json())
+
+
+@router.post("/{room_id}/join", response_model=RoomOut, responses={**UNAUTHORIZED, **NOT_FOUND})
+async def join_room(room_id: int, user: CurrentUser, services: ServicesDep) -> RoomOut:
+    try:
+        room = services.chat.join_room(user, room_id)
+    except RoomNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return RoomOut(**room.to_json())
