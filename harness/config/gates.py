@@ -1,0 +1,93 @@
+"""gates.toml: per promotion stage, the metrics a build must meet and how strictly."""
+
+from __future__ import annotations
+
+import enum
+import operator
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated
+
+import pydantic
+
+from harness.config.loader import StrictModel, load_toml_model
+from harness.errors import Problem, UsageError
+
+__all__ = ["Comparison", "GateSpec", "GatesFile", "Stage", "load_gates"]
+
+MetricName = Annotated[str, pydantic.StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")]
+
+
+class Comparison(enum.StrEnum):
+    """How a measured value is held against its threshold."""
+
+    EQ = "=="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+
+    def holds(self, actual: Fraction, threshold: Fraction) -> bool:
+        return COMPARATORS[self](actual, threshold)
+
+
+COMPARATORS: dict[Comparison, Callable[[Fraction, Fraction], bool]] = {
+    Comparison.EQ: operator.eq,
+    Comparison.NE: operator.ne,
+    Comparison.LT: operator.lt,
+    Comparison.LE: operator.le,
+    Comparison.GT: operator.gt,
+    Comparison.GE: operator.ge,
+}
+
+
+class GateSpec(StrictModel):
+    """One gate: a metric, a comparison and a threshold; blocking gates decide FAIL."""
+
+    name: Annotated[str, pydantic.StringConstraints(min_length=1)]
+    metric: MetricName
+    comparison: Comparison
+    # A decimal string such as "0.001" is kept exact; a TOML float is converted through its repr.
+    threshold: int | float | str
+    blocking: bool = True
+    description: str = ""
+
+    @pydantic.field_validator("threshold")
+    @classmethod
+    def check_threshold(cls, value: int | float | str) -> int | float | str:
+        Fraction(str(value))
+        return value
+
+    @property
+    def suite(self) -> str:
+        return self.metric.split(".", 1)[0]
+
+    def threshold_value(self) -> Fraction:
+        return Fraction(str(self.threshold))
+
+
+class Stage(StrictModel):
+    """A promotion stage and the gates a build must pass to enter it."""
+
+    description: str = ""
+    gates: list[GateSpec]
+
+
+class GatesFile(StrictModel):
+    """The whole gates.toml."""
+
+    stages: dict[str, Stage]
+
+    def stage(self, name: str, path: Path) -> Stage:
+        if name not in self.stages:
+            choices = ", ".join(sorted(self.stages))
+            raise UsageError(
+                Problem.UNKNOWN_STAGE, {"name": name, "path": path, "choices": choices}
+            )
+        return self.stages[name]
+
+
+def load_gates(path: Path) -> GatesFile:
+    return load_toml_model(path, GatesFile)

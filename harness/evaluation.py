@@ -1,0 +1,126 @@
+"""Gate evaluation: hold each metric against its threshold, failing closed on doubtful evidence.
+
+A gate passes only when its metric was measured in this run, for this build and environment, from
+an evidence file that still has the hash recorded at measurement time. Every other case yields
+NO_EVIDENCE with a reason that names what is missing or wrong.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from harness.config.gates import GateSpec, Stage
+from harness.metrics import Metric, MetricStore, file_sha256
+from harness.runs import RunFolder, RunStatus
+
+__all__ = ["GateResult", "Outcome", "evaluate_stage", "format_fraction"]
+
+
+class Outcome(enum.StrEnum):
+    """Result of one gate."""
+
+    PASS = "PASS"  # noqa: S105 - a gate outcome, not a password
+    FAIL = "FAIL"
+    WARN = "WARN"
+    NO_EVIDENCE = "NO_EVIDENCE"
+    INCOMPARABLE = "INCOMPARABLE"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """A gate with the value it was held against and why it ended as it did."""
+
+    gate: GateSpec
+    outcome: Outcome
+    actual: Fraction | None
+    reason: str
+
+    @property
+    def blocks(self) -> bool:
+        return self.gate.blocking and self.outcome is not Outcome.PASS
+
+
+def format_fraction(value: Fraction, places: int = 2) -> str:
+    """Format without ever rounding up, so 8999/10000 prints as 89.99 and never as 90.
+
+    Truncation toward zero keeps the printed figure on the same side of any threshold with at
+    most `places` decimals as the exact value.
+    """
+    if value.denominator == 1:
+        return str(value.numerator)
+    scale = 10**places
+    truncated = Fraction(int(value * scale), scale)
+    text = f"{float(truncated):.{places}f}".rstrip("0").rstrip(".")
+    return f"{text}…" if truncated != value else text
+
+
+def evaluate_stage(
+    stage: Stage, run: RunFolder, suites: set[str] | None = None
+) -> list[GateResult]:
+    """Evaluate the stage's gates whose metric belongs to `suites` (all gates when None)."""
+    metrics, unreadable = MetricStore(run).read_all()
+    gates = [gate for gate in stage.gates if suites is None or gate.suite in suites]
+    return [evaluate_gate(gate, run, metrics, unreadable) for gate in gates]
+
+
+def evaluate_gate(
+    gate: GateSpec, run: RunFolder, metrics: dict[str, Metric], unreadable: dict[str, str]
+) -> GateResult:
+    problem = evidence_problem(gate, run, metrics, unreadable)
+    if problem:
+        return GateResult(gate, Outcome.NO_EVIDENCE, None, problem)
+
+    actual = metrics[gate.metric].fraction()
+    threshold = gate.threshold_value()
+    shown = f"{format_fraction(actual)} {gate.comparison} {format_fraction(threshold)}"
+    if gate.comparison.holds(actual, threshold):
+        return GateResult(gate, Outcome.PASS, actual, f"{shown} holds")
+    outcome = Outcome.FAIL if gate.blocking else Outcome.WARN
+    return GateResult(gate, outcome, actual, f"{shown} does not hold")
+
+
+def evidence_problem(
+    gate: GateSpec, run: RunFolder, metrics: dict[str, Metric], unreadable: dict[str, str]
+) -> str:
+    """Return why the gate's evidence cannot be trusted, or "" when it can."""
+    manifest = run.manifest
+    if manifest.status is not RunStatus.COMPLETED:
+        return f"run {manifest.run_id} is {manifest.status}, not completed"
+    if gate.suite in unreadable:
+        return unreadable[gate.suite]
+    suite = manifest.suites.get(gate.suite)
+    if suite is None:
+        return f"suite {gate.suite} did not run in {manifest.run_id}"
+    metric = metrics.get(gate.metric)
+    if metric is None:
+        detail = f" ({suite.reason})" if suite.reason else ""
+        return f"metric {gate.metric} missing: suite {gate.suite} ended {suite.outcome}{detail}"
+    return provenance_problem(metric, run) or evidence_file_problem(metric, run.path)
+
+
+def provenance_problem(metric: Metric, run: RunFolder) -> str:
+    manifest = run.manifest
+    if not metric.known:
+        return f"metric {metric.name} unknown: {metric.unknown_reason}"
+    if metric.run_id != manifest.run_id:
+        return f"metric {metric.name} is from run {metric.run_id}, not {manifest.run_id}"
+    if metric.build_id != manifest.build_id:
+        return f"metric {metric.name} is from build {metric.build_id}, not {manifest.build_id}"
+    if metric.environment != manifest.environment:
+        return (
+            f"metric {metric.name} is from environment {metric.environment}, "
+            f"not {manifest.environment}"
+        )
+    return ""
+
+
+def evidence_file_problem(metric: Metric, run_path: Path) -> str:
+    path = run_path / metric.evidence
+    if not path.is_file():
+        return f"evidence {metric.evidence} of {metric.name} is missing"
+    if file_sha256(path) != metric.evidence_sha256:
+        return f"evidence {metric.evidence} changed after {metric.name} was measured"
+    return ""

@@ -1,0 +1,1 @@
+"""Parsers for the native evidence files that suites write."""

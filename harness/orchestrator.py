@@ -1,0 +1,162 @@
+"""A run from start to verdict: check input, start the target, run suites, evaluate the gates."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.config.environment import Environment, load_environment
+from harness.config.gates import GatesFile, load_gates
+from harness.errors import HarnessError, Problem, UsageError
+from harness.evaluation import evaluate_stage
+from harness.logs import SECRET_MASK, log_to_run_folder
+from harness.metrics import MetricStore
+from harness.reporting.allure import write_environment_properties, write_gate_results
+from harness.runners.base import RunContext, SuiteOptions, SuiteOutcome, SuiteResult
+from harness.runners.registry import runner_for
+from harness.runs import RunFolder, RunStatus, SuiteRecord, utc_now
+from harness.target import TargetOptions, open_target
+from harness.verdict import ExitCode, VerdictReport, decide
+
+__all__ = ["RunRequest", "evaluate_run", "execute_run"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What the user asked for on the command line."""
+
+    root: Path
+    reports: Path
+    suite: str
+    environment: str
+    stage: str | None
+    target: TargetOptions
+    options: SuiteOptions
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A request checked against the configuration files, before anything starts."""
+
+    environment: Environment
+    environment_path: Path
+    gates: GatesFile
+    stage: str
+
+
+def plan_run(request: RunRequest) -> Plan:
+    """Validate every input that can be checked offline, so bad input never creates a run."""
+    environment = load_environment(request.environment, request.root)
+    gates_path = request.root / "gates.toml"
+    gates = load_gates(gates_path)
+    stage = request.stage or environment.stage
+    gates.stage(stage, gates_path)
+    runner_for(request.suite).preflight(request.root, request.options)
+    if request.target.faults_file is not None and not request.target.faults_file.is_file():
+        reason = f"fault file {request.target.faults_file} not found; check --faults"
+        raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
+    if request.target.faults_file is not None and not environment.target.embedded:
+        reason = f"--faults applies only to the embedded service, not to {request.environment}"
+        raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
+    path = request.root / "environments" / f"{request.environment}.toml"
+    return Plan(environment, path, gates, stage)
+
+
+def mask_account_passwords(environment: Environment) -> None:
+    SECRET_MASK.add(
+        os.environ.get(account.password_env, "") for account in environment.accounts.values()
+    )
+
+
+def execute_run(request: RunRequest) -> ExitCode:
+    """Run one suite against the environment and return the exit code for its verdict."""
+    plan = plan_run(request)
+    run = RunFolder.create(request.reports, plan.environment.name, plan.stage)
+    run.subdir("logs")
+    log_to_run_folder(run.path)
+    log.info("run %s: suite %s on environment %s", run.run_id, request.suite, plan.environment.name)
+    try:
+        run_suite(request, plan, run)
+    except KeyboardInterrupt:
+        finish(run, RunStatus.INTERRUPTED)
+        log.error("run %s interrupted; its gates fail until it is run again", run.run_id)
+        return ExitCode.INTERRUPTED
+    except HarnessError:
+        finish(run, RunStatus.ERROR)
+        raise
+    finish(run, RunStatus.COMPLETED)
+    report = evaluate_run(run, plan.gates, plan.stage)
+    return report.verdict.exit_code
+
+
+def run_suite(request: RunRequest, plan: Plan, run: RunFolder) -> None:
+    runner = runner_for(request.suite)
+    workdir = run.subdir("sut")
+    with open_target(
+        plan.environment, plan.environment_path, request.target, workdir
+    ) as deployment:
+        mask_account_passwords(plan.environment)
+        manifest = run.manifest
+        manifest.build_id, manifest.version = deployment.build_id, deployment.version
+        manifest.target_url = deployment.base_url
+        manifest.suites[runner.name] = SuiteRecord("running", started_at=utc_now())
+        run.save()
+        log.info("target %s reports build %s", deployment.base_url, deployment.build_id)
+        context = RunContext(
+            request.root, run, plan.environment, plan.environment_path, deployment, request.options
+        )
+        try:
+            result = runner.run(context)
+        except KeyboardInterrupt:
+            record_suite(run, runner.name, SuiteResult(SuiteOutcome.INTERRUPTED, "interrupted"))
+            raise
+        record_suite(run, runner.name, result)
+
+
+def record_suite(run: RunFolder, suite: str, result: SuiteResult) -> None:
+    if result.metrics:
+        MetricStore(run).write(suite, result.metrics)
+    record = run.manifest.suites.get(suite) or SuiteRecord("")
+    record.outcome, record.reason = result.outcome.value, result.reason
+    record.exit_code, record.finished_at = result.exit_code, utc_now()
+    run.manifest.suites[suite] = record
+    run.save()
+    log.info("suite %s: %s (%s)", suite, result.outcome, result.reason)
+
+
+def finish(run: RunFolder, status: RunStatus) -> None:
+    run.manifest.status = status
+    run.manifest.finished_at = utc_now()
+    run.save()
+
+
+def evaluate_run(run: RunFolder, gates: GatesFile, stage: str) -> VerdictReport:
+    """Evaluate the stage's gates for the suites the run contains, write and print the verdict."""
+    suites = set(run.manifest.suites)
+    results = evaluate_stage(gates.stages[stage], run, suites)
+    scope = f"stage {stage} for suites {', '.join(sorted(suites)) or '(none)'}"
+    report = decide(results, scope)
+    report.write(run.path, stage)
+    allure_dir = run.subdir("allure-results")
+    write_environment_properties(allure_dir, run.manifest)
+    write_gate_results(allure_dir, run.manifest, results)
+    print_report(run, report, stage)
+    return report
+
+
+def print_report(run: RunFolder, report: VerdictReport, stage: str) -> None:
+    manifest = run.manifest
+    print(
+        f"\nrun {manifest.run_id}  environment {manifest.environment}  "
+        f"build {manifest.build_id or '-'}  stage {stage}"
+    )
+    for name, record in sorted(manifest.suites.items()):
+        print(f"suite {name}: {record.outcome} ({record.reason})")
+    print()
+    print(report.table())
+    print(f"\nverdict {report.verdict}: {report.reason}")
+    print(f"evidence: {run.path}")

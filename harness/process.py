@@ -1,0 +1,57 @@
+"""Start external tools the way every runner should: logged, bounded, and stopped on interrupt."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+__all__ = ["run_logged"]
+
+log = logging.getLogger(__name__)
+
+TERMINATE_TIMEOUT_S = 15.0
+
+
+def run_logged(
+    command: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    output: Path,
+    timeout_s: float,
+) -> int:
+    """Run `command` with its output in `output`, return its exit code.
+
+    The command line is logged before it starts. On KeyboardInterrupt (SIGINT, or SIGTERM as
+    translated by the CLI) the child is terminated by its PID and waited for before re-raising, so
+    no tool outlives the harness.
+    """
+    log.info("running: %s", shlex.join(command))
+    with output.open("ab") as stream:
+        child = subprocess.Popen(
+            list(command), cwd=cwd, env=dict(env), stdout=stream, stderr=stream
+        )
+        try:
+            exit_code = child.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            log.error("%s timed out after %g s; stopping pid %d", command[0], timeout_s, child.pid)
+            stop_child(child)
+            return -1
+        except BaseException:
+            stop_child(child)
+            raise
+    if exit_code != 0:
+        log.info("%s exited with code %d (output: %s)", shlex.join(command[:3]), exit_code, output)
+    return exit_code
+
+
+def stop_child(child: subprocess.Popen[bytes]) -> None:
+    child.terminate()
+    try:
+        child.wait(TERMINATE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()

@@ -1,0 +1,1 @@
+"""Report sinks: the terminal, Allure results and files CI systems read."""

@@ -1,0 +1,85 @@
+"""Allure additions the suites cannot write themselves: run context and one result per gate."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from pathlib import Path
+
+from harness import __version__
+from harness.evaluation import GateResult, Outcome, format_fraction
+from harness.runs import RunManifest
+
+__all__ = ["write_environment_properties", "write_gate_results"]
+
+ALLURE_STATUS = {
+    Outcome.PASS: "passed",
+    Outcome.WARN: "failed",
+    Outcome.FAIL: "failed",
+    Outcome.NO_EVIDENCE: "broken",
+    Outcome.INCOMPARABLE: "broken",
+}
+
+
+def write_environment_properties(results_dir: Path, manifest: RunManifest) -> None:
+    """Write environment.properties, which Allure shows as the report's environment widget."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    properties = {
+        "environment": manifest.environment,
+        "stage": manifest.stage,
+        "build": manifest.build_id,
+        "version": manifest.version,
+        "target": manifest.target_url,
+        "run": manifest.run_id,
+        "harness": __version__,
+    }
+    lines = [f"{key}={escape_property(value)}" for key, value in properties.items()]
+    (results_dir / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def escape_property(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("=", "\\=").replace(":", "\\:")
+
+
+def write_gate_results(results_dir: Path, manifest: RunManifest, results: list[GateResult]) -> None:
+    """Write each gate as an Allure test result, so the report lists gates beside the tests.
+
+    File names derive from run, stage and gate, so re-evaluating a run replaces its gate results.
+    """
+    results_dir.mkdir(parents=True, exist_ok=True)
+    now_ms = int(time.time() * 1000)
+    for result in results:
+        data = gate_result_json(manifest, result, now_ms)
+        path = results_dir / f"{data['uuid']}-result.json"
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def gate_result_json(manifest: RunManifest, result: GateResult, now_ms: int) -> dict[str, object]:
+    gate = result.gate
+    actual = "-" if result.actual is None else format_fraction(result.actual)
+    history_id = hashlib.sha256(f"gate:{manifest.stage}:{gate.name}".encode()).hexdigest()
+    return {
+        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{manifest.run_id}/{history_id}")),
+        "historyId": history_id,
+        "name": f"gate {gate.name}: {gate.metric} {gate.comparison} {gate.threshold}",
+        "fullName": f"gates.{manifest.stage}.{gate.name}",
+        "status": ALLURE_STATUS[result.outcome],
+        "statusDetails": {"message": f"{result.outcome}: {result.reason}"},
+        "stage": "finished",
+        "start": now_ms,
+        "stop": now_ms,
+        "labels": [
+            {"name": "parentSuite", "value": "gates"},
+            {"name": "suite", "value": manifest.stage},
+            {"name": "feature", "value": "promotion gates"},
+            {"name": "severity", "value": "blocker" if gate.blocking else "normal"},
+        ],
+        "parameters": [
+            {"name": "metric", "value": gate.metric},
+            {"name": "actual", "value": actual},
+            {"name": "threshold", "value": f"{gate.comparison} {gate.threshold}"},
+            {"name": "outcome", "value": result.outcome.value},
+        ],
+    }

@@ -1,0 +1,113 @@
+"""The UAT runner: Gherkin acceptance scenarios through pytest-bdd on the selected channels."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from harness.channels.registry import check_channels
+from harness.evidence.junit import EvidenceError, parse_junit
+from harness.process import run_logged
+from harness.runners.base import (
+    RunContext,
+    SuiteOptions,
+    SuiteOutcome,
+    SuiteResult,
+    classify_pytest,
+    metric_from,
+)
+from harness.scenarios import check_feature_files
+
+__all__ = ["UatRunner"]
+
+SCENARIO_DIR = "scenarios"
+
+
+class UatRunner:
+    """Runs scenarios/ with pytest-bdd, allure-pytest-bdd and the harness's pytest plugin."""
+
+    name = "uat"
+
+    def preflight(self, root: Path, options: SuiteOptions) -> None:
+        check_channels(options.channels)
+        check_feature_files(root / SCENARIO_DIR)
+
+    def run(self, context: RunContext) -> SuiteResult:
+        run_path = context.run.path
+        junit = context.run.subdir("junit") / "uat.xml"
+        target_file = self.write_target_file(context)
+        command = self.command(context, junit)
+        env = dict(os.environ, HARNESS_TARGET_FILE=str(target_file))
+        exit_code = run_logged(
+            command,
+            cwd=context.root,
+            env=env,
+            output=context.run.subdir("logs") / "uat.log",
+            timeout_s=context.options.timeout_s,
+        )
+        return self.result(context, exit_code, junit, run_path)
+
+    def command(self, context: RunContext, junit: Path) -> list[str]:
+        run_path = context.run.path
+        command = [sys.executable, "-m", "pytest", SCENARIO_DIR]
+        # allure-pytest and allure-pytest-bdd both define --alluredir; the Gherkin flavour reports
+        # scenarios and steps, so the plain one is disabled here.
+        command += ["-p", "no:allure_pytest", "-p", "no:cacheprovider"]
+        command += [f"--alluredir={run_path / 'allure-results'}", f"--junitxml={junit}"]
+        command += ["-o", "junit_family=xunit2", "-o", "junit_suite_name=uat"]
+        command += ["--channel", ",".join(context.options.channels)]
+        if context.options.select:
+            command += ["-k", context.options.select]
+        if context.environment.sensitive and not context.options.allow_writes:
+            # Scenarios that create rooms or messages must never reach a sensitive environment
+            # unless the user said so; pytest-bdd turns the @readonly tag into this marker.
+            command += ["-m", "readonly"]
+        return command
+
+    def write_target_file(self, context: RunContext) -> Path:
+        """Describe the target for the pytest plugin; passwords stay in environment variables."""
+        deployment = context.deployment
+        data = {
+            "run_id": context.run.run_id,
+            "environment": context.environment.name,
+            "sensitive": context.environment.sensitive,
+            "base_url": deployment.base_url,
+            "realtime_url": deployment.realtime_url,
+            "build_id": deployment.build_id,
+            "request_timeout_s": context.environment.target.request_timeout_s,
+            "accounts": deployment.accounts,
+        }
+        path = context.run.path / "target.json"
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        return path
+
+    def result(
+        self, context: RunContext, exit_code: int, junit: Path, run_path: Path
+    ) -> SuiteResult:
+        try:
+            counts = parse_junit(junit)
+        except EvidenceError as error:
+            outcome, reason = classify_pytest(exit_code, error)
+            metrics = metric_from(context, self.name, junit, uat_values(0, 0, 0, 0), reason)
+            return SuiteResult(outcome, reason, exit_code, metrics)
+
+        outcome, reason = classify_pytest(exit_code, counts)
+        values = uat_values(
+            counts.total, counts.passed, counts.failed + counts.errors, counts.skipped
+        )
+        # Only a report that agrees with the exit code yields numbers a gate may trust.
+        unknown = "" if outcome in (SuiteOutcome.PASSED, SuiteOutcome.FAILED) else reason
+        metrics = metric_from(context, self.name, junit, values, unknown)
+        return SuiteResult(outcome, reason, exit_code, metrics)
+
+
+def uat_values(total: int, passed: int, failed: int, skipped: int) -> dict[str, int]:
+    return {
+        "uat.scenarios.total": total,
+        "uat.scenarios.executed": passed + failed,
+        "uat.scenarios.passed": passed,
+        "uat.scenarios.failed": failed,
+        "uat.scenarios.skipped": skipped,
+    }

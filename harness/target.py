@@ -1,0 +1,278 @@
+"""The system under test for one run: start the embedded service, or check a remote deployment.
+
+The embedded Agent Chat service is started as a child process on a loopback port and stopped by its
+PID when the run ends, including on failure and interrupt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from harness.config.environment import Environment, Target
+from harness.errors import Problem, UsageError
+
+__all__ = ["Deployment", "TargetOptions", "open_target"]
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 10.0
+POLL_INTERVAL_S = 0.1
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """Command-line overrides for the target; None keeps the environment file's value."""
+
+    base_url: str | None = None
+    port: int | None = None
+    faults_file: Path | None = None
+    build_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A reachable deployment and the build it reports on /version."""
+
+    base_url: str
+    realtime_url: str
+    build_id: str
+    version: str
+    accounts: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def realtime_url_for(base_url: str, target: Target) -> str:
+    if target.realtime_url is not None:
+        return str(target.realtime_url).rstrip("/")
+    scheme, rest = base_url.split("://", 1)
+    return f"{'wss' if scheme == 'https' else 'ws'}://{rest}"
+
+
+def read_version(base_url: str, timeout_s: float, advice: str) -> tuple[str, str]:
+    """Return (build id, version) from /version, or raise UsageError for an unreachable target."""
+    url = f"{base_url}/version"
+    try:
+        response = httpx.get(url, timeout=timeout_s)
+        response.raise_for_status()
+        data = response.json()
+        return str(data["build"]), str(data["version"])
+    except httpx.HTTPError as error:
+        reason = str(error) or type(error).__name__
+    except (ValueError, KeyError) as error:
+        reason = f"/version returned no build and version ({error})"
+    raise UsageError(Problem.UNREACHABLE_TARGET, {"url": url, "reason": reason, "advice": advice})
+
+
+def resolve_remote_url(environment: Environment, options: TargetOptions, path: Path) -> str:
+    target = environment.target
+    if options.base_url:
+        return options.base_url.rstrip("/")
+    if target.base_url is not None:
+        return str(target.base_url).rstrip("/")
+    variable = str(target.base_url_env)
+    value = os.environ.get(variable, "")
+    if not value:
+        raise UsageError(
+            Problem.MISSING_SECRET,
+            {
+                "variable": variable,
+                "purpose": "base URL",
+                "path": path,
+                "key": "target.base_url_env",
+            },
+        )
+    return value.rstrip("/")
+
+
+def account_secrets(environment: Environment, path: Path) -> dict[str, dict[str, str]]:
+    """Map each actor to its username and the variable holding its password, checking it is set."""
+    accounts = {}
+    for actor, account in sorted(environment.accounts.items()):
+        if not os.environ.get(account.password_env):
+            raise UsageError(
+                Problem.MISSING_SECRET,
+                {
+                    "variable": account.password_env,
+                    "purpose": f"password of {actor}",
+                    "path": path,
+                    "key": f"accounts.{actor}.password_env",
+                },
+            )
+        accounts[actor] = {"username": account.username, "password_env": account.password_env}
+    return accounts
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            advice = "stop what holds it, or set target.port = 0 to pick a free port"
+            raise UsageError(
+                Problem.PORT_IN_USE, {"port": port, "host": host, "advice": advice}
+            ) from None
+
+
+def pick_free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def generate_missing_passwords(environment: Environment) -> None:
+    """Give the embedded service's seeded accounts a password for this run when none is set.
+
+    The password lives only in this process's environment and the service's, never in a file.
+    """
+    for account in environment.accounts.values():
+        if not os.environ.get(account.password_env):
+            os.environ[account.password_env] = secrets.token_urlsafe(18)
+
+
+@dataclass
+class EmbeddedService:
+    """The Agent Chat service as a child process on loopback."""
+
+    host: str
+    port: int
+    workdir: Path
+    environment: Environment
+    faults_file: Path | None
+    build_id: str
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def command(self) -> list[str]:
+        command = [
+            sys.executable,
+            "-m",
+            "agent_chat",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+        ]
+        command += ["--db", str(self.workdir / "agent_chat.db")]
+        if self.faults_file is not None:
+            command += ["--faults-file", str(self.faults_file)]
+        return command
+
+    def child_environment(self) -> dict[str, str]:
+        child = dict(os.environ)
+        child["AGENT_CHAT_BUILD_ID"] = self.build_id
+        passwords = {account.password_env for account in self.environment.accounts.values()}
+        if len(passwords) == 1:
+            child["AGENT_CHAT_SEED_PASSWORD"] = os.environ[passwords.pop()]
+        return child
+
+    def start(self, timeout_s: float) -> None:
+        command = self.command()
+        log.info("starting embedded service: %s", shlex.join(command))
+        log_file = (self.workdir / "service.log").open("ab")
+        self.process = subprocess.Popen(
+            command,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=self.child_environment(),
+            start_new_session=True,
+        )
+        log_file.close()
+        self.wait_until_healthy(timeout_s)
+
+    def wait_until_healthy(self, timeout_s: float) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise UsageError(Problem.SERVICE_FAILED, {"reason": self.failure_reason()})
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
+                    log.info(
+                        "embedded service ready at %s (pid %d)", self.base_url, self.process.pid
+                    )
+                    return
+            time.sleep(POLL_INTERVAL_S)
+        reason = f"not healthy after {timeout_s:g} s; see {self.workdir / 'service.log'}"
+        raise UsageError(Problem.SERVICE_FAILED, {"reason": reason})
+
+    def failure_reason(self) -> str:
+        assert self.process is not None
+        lines = (self.workdir / "service.log").read_text(errors="replace").strip().splitlines()
+        last = lines[-1] if lines else "no output"
+        return f"exit code {self.process.returncode}: {last}"
+
+    def stop(self) -> None:
+        """Stop the service by its PID: SIGTERM, then SIGKILL if it does not exit in time."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            log.warning("embedded service pid %d ignored SIGTERM; killing it", self.process.pid)
+            self.process.kill()
+            self.process.wait()
+        log.info("embedded service pid %d stopped", self.process.pid)
+
+
+@contextlib.contextmanager
+def open_target(
+    environment: Environment, path: Path, options: TargetOptions, workdir: Path
+) -> Iterator[Deployment]:
+    """Yield a reachable deployment for the environment; an embedded one is stopped on exit."""
+    target = environment.target
+    if not target.embedded:
+        base_url = resolve_remote_url(environment, options, path)
+        accounts = account_secrets(environment, path)
+        advice = f"check target.base_url in {path} and that the deployment is up"
+        build_id, version = read_version(base_url, target.request_timeout_s, advice)
+        if options.build_id and options.build_id != build_id:
+            raise UsageError(
+                Problem.BUILD_MISMATCH,
+                {"url": base_url, "actual": build_id, "expected": options.build_id},
+            )
+        yield Deployment(base_url, realtime_url_for(base_url, target), build_id, version, accounts)
+        return
+
+    generate_missing_passwords(environment)
+    accounts = account_secrets(environment, path)
+    service = embedded_service(environment, options, workdir)
+    try:
+        service.start(target.startup_timeout_s)
+        advice = f"see {workdir / 'service.log'}"
+        build_id, version = read_version(service.base_url, target.request_timeout_s, advice)
+        realtime = realtime_url_for(service.base_url, target)
+        yield Deployment(service.base_url, realtime, build_id, version, accounts)
+    finally:
+        service.stop()
+
+
+def embedded_service(
+    environment: Environment, options: TargetOptions, workdir: Path
+) -> EmbeddedService:
+    target = environment.target
+    port = options.port if options.port is not None else target.port
+    if port:
+        check_port_free(target.host, port)
+    else:
+        port = pick_free_port(target.host)
+    faults = options.faults_file or (Path(target.faults_file) if target.faults_file else None)
+    build_id = options.build_id or os.environ.get("HARNESS_BUILD_ID") or "local-dev"
+    return EmbeddedService(target.host, port, workdir, environment, faults, build_id)
