@@ -49,6 +49,13 @@ def test_index_has_test_ids(client: TestClient) -> None:
         assert f'data-testid="{test_id}"' in response.text
 
 
+def test_index_answers_head(client: TestClient) -> None:
+    response = client.head("/")
+
+    assert response.status_code == 200
+    assert response.content == b""
+
+
 def test_client_script_sets_item_test_ids(client: TestClient) -> None:
     response = client.get("/static/app.js")
 

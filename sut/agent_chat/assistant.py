@@ -1,4 +1,4 @@
-"""The rule-based assistant that answers messages mentioning "@agent"."""
+"""The rule-based assistant that replies to messages mentioning "@agent"."""
 
 AGENT_USERNAME = "agent"
 AGENT_DISPLAY_NAME = "Agent"

@@ -83,7 +83,9 @@ def _read_int(env: Mapping[str, str], name: str, default: int, low: int, high: i
 def _load_faults(env: Mapping[str, str], faults_file: Path | None) -> FaultConfig:
     inline = env.get("AGENT_CHAT_FAULTS") or None
     file_name = env.get("AGENT_CHAT_FAULTS_FILE") or None
-    path = faults_file if faults_file is not None else (Path(file_name) if file_name else None)
+    path = faults_file
+    if path is None and file_name:
+        path = Path(file_name)
     if inline and path is not None:
         raise ConfigError(
             "AGENT_CHAT_FAULTS and a faults file (AGENT_CHAT_FAULTS_FILE or --faults-file) "

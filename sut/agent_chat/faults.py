@@ -103,7 +103,7 @@ def _parse_route(key: object, value: object, source: str) -> RouteFault:
 
 
 def _parse_number(value: object, name: str, low: float, high: float, source: str) -> float:
-    # NaN and infinity fail the range comparison, and so does an int too large for a float.
+    # NaN and infinity fail the range comparison, so they are rejected too.
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         raise ConfigError(f"{source}: {name} must be a number from {low} to {high}, got {value!r}")
     return float(value)

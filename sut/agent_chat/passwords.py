@@ -9,8 +9,9 @@ from functools import cache
 
 logger = logging.getLogger(__name__)
 
-# The scrypt paper (Percival, 2009) gives these parameters for interactive logins.
-# Each hash needs 128 * n * r bytes, which is 16 MiB.
+# NOTE: n=2**14, r=8, p=1 are the interactive-login parameters of the scrypt paper (Percival, 2009),
+# below the n=2**15 that golang.org/x/crypto/scrypt has recommended since 2017. They keep logins
+# to this test service cheap. Each hash needs 128 * n * r bytes, which is 16 MiB.
 SCRYPT_N = 2**14
 SCRYPT_R = 8
 SCRYPT_P = 1
@@ -49,7 +50,7 @@ def verify_password(password: str, encoded: str) -> bool:
 def dummy_hash() -> str:
     """Return a valid hash of a random password, to verify against when the username is unknown.
 
-    Verifying anyway makes a login for an unknown user take as long as one with a wrong password.
+    Verifying anyway makes a login for an unknown user take about as long as a wrong password.
     """
     return hash_password(secrets.token_urlsafe(16))
 

@@ -90,7 +90,7 @@ class Connection:
                 self.too_slow = True
                 return
             except (WebSocketDisconnect, RuntimeError, OSError):
-                return  # The client is gone, and the receiver sees the disconnect.
+                return  # The client is gone, and the receiver gets the disconnect.
 
     async def _close(self, code: int, reason: str) -> None:
         try:

@@ -34,8 +34,8 @@ def seed_database(db: Database, seed_password: str | None) -> User:
 
 def _seed_password_hash(seed_password: str | None) -> str:
     if not seed_password:
-        # No password matches the unusable hash, which has the effect of a random password
-        # that nobody knows.
+        # No password matches the unusable hash, which has the same effect as a random
+        # password that is never shown.
         logger.warning("seeded users have a random password; set AGENT_CHAT_SEED_PASSWORD")
         return UNUSABLE_PASSWORD
     # The seeded users share one known password, so one salted hash for all three hides nothing

@@ -226,7 +226,7 @@ class Database:
     ) -> tuple[list[Message], bool]:
         """Return the newest ``limit`` messages with an id below ``before_id``, oldest first.
 
-        The flag says whether older messages exist beyond the returned ones.
+        The flag is True when older messages exist beyond the returned ones.
         """
         if before_id is None:
             sql = _MESSAGE_SELECT + "WHERE m.room_id = ? ORDER BY m.id DESC LIMIT ?"

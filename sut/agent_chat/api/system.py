@@ -24,6 +24,6 @@ async def version(services: ServicesDep) -> VersionOut:
     return VersionOut(service="agent-chat", version=__version__, build=services.settings.build_id)
 
 
-@router.get("/", include_in_schema=False)
+@router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
 async def index() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", media_type="text/html")

@@ -9,7 +9,9 @@ const $ = (id) => document.getElementById(id);
 async function api(method, path, body) {
   const headers = { "Content-Type": "application/json" };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const init = { method, headers };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  const response = await fetch(path, init);
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const detail = typeof data.detail === "string" ? data.detail : `request failed with status ${response.status}`;
@@ -27,7 +29,8 @@ function showError(id, error) {
 async function login(event) {
   event.preventDefault();
   try {
-    const data = await api("POST", "/api/login", { username: $("login-username").value, password: $("login-password").value });
+    const credentials = { username: $("login-username").value, password: $("login-password").value };
+    const data = await api("POST", "/api/login", credentials);
     state.token = data.token;
     state.user = data.user;
     showError("login-error", null);
@@ -59,7 +62,13 @@ function renderRooms() {
     item.dataset.roomId = String(room.id);
     item.classList.toggle("selected", room.id === state.roomId);
     item.classList.toggle("not-member", !room.member);
-    item.addEventListener("click", () => selectRoom(room.id).catch((error) => showError("chat-error", error)));
+    item.addEventListener("click", async () => {
+      try {
+        await selectRoom(room.id);
+      } catch (error) {
+        showError("chat-error", error);
+      }
+    });
     list.append(item);
   }
 }
@@ -109,7 +118,8 @@ async function sendMessage(event) {
   const body = input.value.trim();
   if (!body || state.roomId === null) return;
   try {
-    const message = await api("POST", `/api/rooms/${state.roomId}/messages`, { body, client_msg_id: newClientMessageId() });
+    const payload = { body, client_msg_id: newClientMessageId() };
+    const message = await api("POST", `/api/rooms/${state.roomId}/messages`, payload);
     input.value = "";
     showError("chat-error", null);
     showMessage(message);
