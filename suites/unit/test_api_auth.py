@@ -1,6 +1,6 @@
 """Login, the current user, and bearer token checks over HTTP."""
 
-# ruff: noqa: S105, S106 - the passwords and secrets here are throwaway test values
+
 
 import time
 from collections.abc import Callable

@@ -1,6 +1,6 @@
 """Settings from environment variables and command-line values."""
 
-# ruff: noqa: S105, S106 - the passwords and secrets here are throwaway test values
+
 
 from pathlib import Path
 

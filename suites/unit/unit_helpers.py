@@ -1,6 +1,6 @@
 """HTTP helpers shared by the API and WebSocket tests."""
 
-# ruff: noqa: S105 - the passwords and secrets here are throwaway test values
+
 
 from collections.abc import Callable
 from typing import Any
