@@ -32,6 +32,20 @@ def uat(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def gate(session: nox.Session) -> None:
+    """Run every suite the stage's gates need into one run and print the verdict (CI's gate job)."""
+    session.install("-e", ".[all]")
+    session.run("harness", "gate", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def promote(session: nox.Session) -> None:
+    """Record a run's promotion: nox -s promote -- --run latest --to staging."""
+    session.install("-e", ".[all]")
+    session.run("harness", "promote", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the harness's own tests under coverage; fails below 90% line coverage of harness/."""
     session.install("-e", ".[dev]")

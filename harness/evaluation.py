@@ -7,16 +7,18 @@ NO_EVIDENCE with a reason that names what is missing or wrong.
 
 from __future__ import annotations
 
+import datetime
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
 from harness.config.gates import GateSpec, Stage
+from harness.config.waivers import Waiver
 from harness.metrics import Metric, MetricStore, file_sha256
 from harness.runs import RunFolder, RunStatus
 
-__all__ = ["GateResult", "Outcome", "evaluate_stage", "format_fraction"]
+__all__ = ["GateResult", "Outcome", "apply_waivers", "evaluate_stage", "format_fraction"]
 
 
 class Outcome(enum.StrEnum):
@@ -37,10 +39,42 @@ class GateResult:
     outcome: Outcome
     actual: Fraction | None
     reason: str
+    waiver: Waiver | None = None
 
     @property
     def blocks(self) -> bool:
-        return self.gate.blocking and self.outcome is not Outcome.PASS
+        """Whether the result stops promotion: a blocking gate that did not pass, unless waived."""
+        return self.gate.blocking and self.outcome is not Outcome.PASS and self.waiver is None
+
+
+def apply_waivers(
+    results: list[GateResult],
+    waivers: list[Waiver],
+    build: str,
+    stage: str,
+    today: datetime.date,
+) -> list[GateResult]:
+    """Attach to each gate that did not pass the first waiver valid for it, build and stage today.
+
+    An expired waiver is not applied; its expiry is added to the gate's reason instead.
+    """
+    waived = []
+    for result in results:
+        if result.outcome is Outcome.PASS:
+            waived.append(result)
+            continue
+        name = result.gate.name
+        valid = [w for w in waivers if w.applies_to(name, build, stage, today)]
+        expired = [w for w in waivers if w.applies_to(name, build, stage, w.expires)]
+        if valid:
+            note = f"; waived by {valid[0].approver} until {valid[0].expires}: {valid[0].reason}"
+            waived.append(replace(result, waiver=valid[0], reason=result.reason + note))
+        elif expired:
+            note = f"; waiver by {expired[0].approver} expired on {expired[0].expires}"
+            waived.append(replace(result, reason=result.reason + note))
+        else:
+            waived.append(result)
+    return waived
 
 
 def format_fraction(value: Fraction, places: int = 2) -> str:

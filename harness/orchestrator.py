@@ -13,8 +13,13 @@ from harness.errors import HarnessError, Problem, UsageError
 from harness.evaluation import evaluate_stage
 from harness.logs import SECRET_MASK, log_to_run_folder
 from harness.metrics import MetricStore
-from harness.reporting.allure import write_environment_properties, write_gate_results
-from harness.runners.base import RunContext, SuiteOptions, SuiteOutcome, SuiteResult
+from harness.reporting.allure import (
+    write_categories,
+    write_environment_properties,
+    write_executor,
+    write_gate_results,
+)
+from harness.runners.base import RunContext, Runner, SuiteOptions, SuiteOutcome, SuiteResult
 from harness.runners.registry import runner_for
 from harness.runs import RunFolder, RunStatus, SuiteRecord, utc_now
 from harness.target import TargetOptions, open_target
@@ -31,11 +36,14 @@ class RunRequest:
 
     root: Path
     reports: Path
-    suite: str
+    suites: tuple[str, ...]
     environment: str
     stage: str | None
     target: TargetOptions
     options: SuiteOptions
+    # A stage run evaluates every gate of the stage, so a suite that did not run fails its gates;
+    # a suite run evaluates only the gates of the suites it ran.
+    whole_stage: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,11 @@ def plan_run(request: RunRequest) -> Plan:
     gates = load_gates(gates_path)
     stage = request.stage or environment.stage
     gates.stage(stage, gates_path)
-    runner_for(request.suite).preflight(request.root, request.options)
+    if not request.suites:
+        reason = f"stage {stage} in {gates_path} has no gates, so no suite to run; add gates"
+        raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
+    for suite in request.suites:
+        runner_for(suite).preflight(request.root, request.options)
     if request.target.faults_file is not None and not request.target.faults_file.is_file():
         reason = f"fault file {request.target.faults_file} not found; check --faults"
         raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
@@ -73,14 +85,17 @@ def mask_account_passwords(environment: Environment) -> None:
 
 
 def execute_run(request: RunRequest) -> ExitCode:
-    """Run one suite against the environment and return the exit code for its verdict."""
+    """Run the requested suites against the environment and return the verdict's exit code."""
     plan = plan_run(request)
-    run = RunFolder.create(request.reports, plan.environment.name, plan.stage)
+    run = RunFolder.create(
+        request.reports, plan.environment.name, plan.stage, whole_stage=request.whole_stage
+    )
     run.subdir("logs")
     log_to_run_folder(run.path)
-    log.info("run %s: suite %s on environment %s", run.run_id, request.suite, plan.environment.name)
+    suites = ", ".join(request.suites)
+    log.info("run %s: suites %s on environment %s", run.run_id, suites, plan.environment.name)
     try:
-        run_suite(request, plan, run)
+        run_suites(request, plan, run)
     except KeyboardInterrupt:
         finish(run, RunStatus.INTERRUPTED)
         log.error("run %s interrupted; its gates fail until it is run again", run.run_id)
@@ -93,8 +108,7 @@ def execute_run(request: RunRequest) -> ExitCode:
     return report.verdict.exit_code
 
 
-def run_suite(request: RunRequest, plan: Plan, run: RunFolder) -> None:
-    runner = runner_for(request.suite)
+def run_suites(request: RunRequest, plan: Plan, run: RunFolder) -> None:
     workdir = run.subdir("sut")
     with open_target(
         plan.environment, plan.environment_path, request.target, workdir
@@ -103,18 +117,25 @@ def run_suite(request: RunRequest, plan: Plan, run: RunFolder) -> None:
         manifest = run.manifest
         manifest.build_id, manifest.version = deployment.build_id, deployment.version
         manifest.target_url = deployment.base_url
-        manifest.suites[runner.name] = SuiteRecord("running", started_at=utc_now())
         run.save()
         log.info("target %s reports build %s", deployment.base_url, deployment.build_id)
         context = RunContext(
             request.root, run, plan.environment, plan.environment_path, deployment, request.options
         )
-        try:
-            result = runner.run(context)
-        except KeyboardInterrupt:
-            record_suite(run, runner.name, SuiteResult(SuiteOutcome.INTERRUPTED, "interrupted"))
-            raise
-        record_suite(run, runner.name, result)
+        for suite in request.suites:
+            run_suite(runner_for(suite), context)
+
+
+def run_suite(runner: Runner, context: RunContext) -> None:
+    run = context.run
+    run.manifest.suites[runner.name] = SuiteRecord("running", started_at=utc_now())
+    run.save()
+    try:
+        result = runner.run(context)
+    except KeyboardInterrupt:
+        record_suite(run, runner.name, SuiteResult(SuiteOutcome.INTERRUPTED, "interrupted"))
+        raise
+    record_suite(run, runner.name, result)
 
 
 def record_suite(run: RunFolder, suite: str, result: SuiteResult) -> None:
@@ -135,17 +156,34 @@ def finish(run: RunFolder, status: RunStatus) -> None:
 
 
 def evaluate_run(run: RunFolder, gates: GatesFile, stage: str) -> VerdictReport:
-    """Evaluate the stage's gates for the suites the run contains, write and print the verdict."""
-    suites = set(run.manifest.suites)
+    """Evaluate the stage's gates, write and print the verdict.
+
+    A stage run counts every gate of the stage; a suite run only the gates of its suites.
+    """
+    suites = None if run.manifest.whole_stage else set(run.manifest.suites)
     results = evaluate_stage(gates.stages[stage], run, suites)
-    scope = f"stage {stage} for suites {', '.join(sorted(suites)) or '(none)'}"
+    if suites is None:
+        scope = f"stage {stage}"
+    else:
+        scope = f"stage {stage} for suites {', '.join(sorted(suites)) or '(none)'}"
     report = decide(results, scope)
     report.write(run.path, stage)
     allure_dir = run.subdir("allure-results")
     write_environment_properties(allure_dir, run.manifest)
+    write_executor(allure_dir, run.run_id, dict(os.environ))
+    write_categories(allure_dir)
     write_gate_results(allure_dir, run.manifest, results)
+    append_job_summary(report, stage)
     print_report(run, report, stage)
     return report
+
+
+def append_job_summary(report: VerdictReport, stage: str) -> None:
+    """Add the verdict to the CI job summary when the CI system offers one (GitHub Actions)."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as stream:
+            stream.write(report.markdown(stage))
 
 
 def print_report(run: RunFolder, report: VerdictReport, stage: str) -> None:

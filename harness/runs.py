@@ -52,6 +52,7 @@ class RunManifest:
     started_at: str = ""
     finished_at: str = ""
     harness_version: str = __version__
+    whole_stage: bool = False
     suites: dict[str, SuiteRecord] = field(default_factory=dict)
 
     @classmethod
@@ -92,13 +93,17 @@ class RunFolder:
         return self.manifest.run_id
 
     @classmethod
-    def create(cls, reports_root: Path, environment: str, stage: str) -> RunFolder:
+    def create(
+        cls, reports_root: Path, environment: str, stage: str, *, whole_stage: bool = False
+    ) -> RunFolder:
         runs_root = reports_root / "runs"
         runs_root.mkdir(parents=True, exist_ok=True)
         run_id = new_run_id()
         path = runs_root / run_id
         path.mkdir()
-        manifest = RunManifest(run_id, environment, stage, started_at=utc_now())
+        manifest = RunManifest(
+            run_id, environment, stage, started_at=utc_now(), whole_stage=whole_stage
+        )
         folder = cls(path, manifest)
         folder.save()
         folder.point_latest_here()

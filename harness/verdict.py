@@ -77,6 +77,7 @@ def result_as_json(result: GateResult) -> dict[str, object]:
         "actual": None if result.actual is None else str(result.actual),
         "actual_display": None if result.actual is None else format_fraction(result.actual),
         "reason": result.reason,
+        "waiver": None if result.waiver is None else result.waiver.model_dump(mode="json"),
     }
 
 

@@ -74,6 +74,11 @@ class Stage(StrictModel):
     description: str = ""
     gates: list[GateSpec]
 
+    @property
+    def suites(self) -> tuple[str, ...]:
+        """The suites whose evidence the stage requires: every suite a gate's metric comes from."""
+        return tuple(sorted({gate.suite for gate in self.gates}))
+
 
 class GatesFile(StrictModel):
     """The whole gates.toml."""

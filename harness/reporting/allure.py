@@ -12,7 +12,27 @@ from harness import __version__
 from harness.evaluation import GateResult, Outcome, format_fraction
 from harness.runs import RunManifest
 
-__all__ = ["write_environment_properties", "write_gate_results"]
+__all__ = [
+    "executor_info",
+    "write_categories",
+    "write_environment_properties",
+    "write_executor",
+    "write_gate_results",
+]
+
+# Allure assigns each failed or broken result to the first category that matches it, so the
+# gate categories come before the general ones.
+CATEGORIES = [
+    {"name": "Gate breach", "matchedStatuses": ["failed"], "messageRegex": "^(FAIL|WARN): .*"},
+    {
+        "name": "Gate without evidence",
+        "matchedStatuses": ["broken"],
+        "messageRegex": "^(NO_EVIDENCE|INCOMPARABLE): .*",
+    },
+    {"name": "Product defect", "matchedStatuses": ["failed"]},
+    {"name": "Infrastructure error", "matchedStatuses": ["broken"]},
+    {"name": "Flaky", "matchedStatuses": ["passed", "failed", "broken"], "flaky": True},
+]
 
 ALLURE_STATUS = {
     Outcome.PASS: "passed",
@@ -37,6 +57,48 @@ def write_environment_properties(results_dir: Path, manifest: RunManifest) -> No
     }
     lines = [f"{key}={escape_property(value)}" for key, value in properties.items()]
     (results_dir / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def executor_info(run_id: str, env: dict[str, str]) -> dict[str, str]:
+    """Describe the CI job from the variables GitHub Actions, GitLab CI and Jenkins set."""
+    if env.get("GITHUB_ACTIONS") == "true":
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        run_number = env.get("GITHUB_RUN_ID", "")
+        url = f"{server}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{run_number}"
+        return {
+            "name": "GitHub Actions",
+            "type": "github",
+            "buildName": env.get("GITHUB_RUN_ID", ""),
+            "buildUrl": url,
+            "reportName": run_id,
+        }
+    if env.get("GITLAB_CI") == "true":
+        return {
+            "name": "GitLab CI",
+            "type": "gitlab",
+            "buildName": env.get("CI_JOB_ID", ""),
+            "buildUrl": env.get("CI_JOB_URL", ""),
+            "reportName": run_id,
+        }
+    if env.get("JENKINS_URL"):
+        return {
+            "name": "Jenkins",
+            "type": "jenkins",
+            "buildName": env.get("BUILD_NUMBER", ""),
+            "buildUrl": env.get("BUILD_URL", ""),
+            "reportName": run_id,
+        }
+    return {"name": "harness", "type": "local", "buildName": run_id, "reportName": run_id}
+
+
+def write_executor(results_dir: Path, run_id: str, env: dict[str, str]) -> None:
+    data = executor_info(run_id, env)
+    (results_dir / "executor.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def write_categories(results_dir: Path) -> None:
+    text = json.dumps(CATEGORIES, indent=2) + "\n"
+    (results_dir / "categories.json").write_text(text, encoding="utf-8")
 
 
 def escape_property(value: str) -> str:
