@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import logging
 import signal
 import sys
@@ -23,6 +24,8 @@ from harness.promotion import PromotionRefused, promote, verify_record
 from harness.runners.base import SuiteOptions
 from harness.runners.registry import RUNNERS
 from harness.runs import RunFolder
+from harness.selection import failed_node_ids
+from harness.signoff import record_signoff
 from harness.target import TargetOptions
 from harness.verdict import ExitCode
 
@@ -55,7 +58,58 @@ def build_parser() -> ArgumentParser:
     add_run_command(commands)
     add_gate_command(commands)
     add_promotion_commands(commands)
+    add_production_commands(commands)
     return parser
+
+
+def duration_s(text: str) -> float:
+    """Parse a duration such as 30s, 10m, 1h or a plain number of seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    try:
+        value = float(number) * units[unit]
+    except ValueError:
+        message = f"invalid duration {text!r}; write e.g. 30s, 10m or 1h"
+        raise argparse.ArgumentTypeError(message) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"duration {text!r} must be positive")
+    return value
+
+
+def add_production_commands(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
+    deploy = commands.add_parser(
+        "verify-deploy", help="wait until every instance reports the expected build, and gate it"
+    )
+    deploy.add_argument("--env", default="local", help="environment name (default: local)")
+    deploy.add_argument(
+        "--stage", default="release", help="stage whose gates apply (default: release)"
+    )
+    deploy.add_argument("--expect-build", required=True, help="build id every instance must report")
+    deploy.add_argument(
+        "--timeout",
+        dest="duration",
+        type=duration_s,
+        default=300.0,
+        help="how long to wait for the rollout, e.g. 90s or 5m (default: 5m)",
+    )
+    deploy.add_argument(
+        "--interval", type=duration_s, default=2.0, help="time between polls (default: 2s)"
+    )
+    add_target_options(deploy)
+    probe = commands.add_parser(
+        "probe", help="run read-only checks repeatedly and gate availability"
+    )
+    probe.add_argument("--env", default="local", help="environment name (default: local)")
+    probe.add_argument(
+        "--stage", default="release", help="stage whose gates apply (default: release)"
+    )
+    probe.add_argument(
+        "--interval", type=duration_s, default=30.0, help="time between rounds (default: 30s)"
+    )
+    probe.add_argument(
+        "--duration", type=duration_s, default=600.0, help="how long to probe (default: 10m)"
+    )
+    add_target_options(probe)
 
 
 def add_promotion_commands(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
@@ -65,6 +119,17 @@ def add_promotion_commands(commands: argparse._SubParsersAction[ArgumentParser])
     promote.add_argument(
         "--waivers", type=Path, help="waivers file (default: ROOT/waivers.toml when present)"
     )
+    signoff = commands.add_parser(
+        "signoff", help="record a manual check's result for a run's build"
+    )
+    signoff.add_argument("--run", required=True, help="run id under reports/runs, or 'latest'")
+    signoff.add_argument(
+        "--item", help="manual item id from the sign-off sheet (omit to list them)"
+    )
+    signoff.add_argument("--result", choices=["pass", "fail"], help="what the check showed")
+    signoff.add_argument("--by", default="", help="who performed the check (default: login name)")
+    signoff.add_argument("--comment", default="", help="what was seen, for the report")
+    signoff.add_argument("--build", help="build the check was performed on; must match the run's")
     verify = commands.add_parser("verify", help="recheck a promotion record's evidence hashes")
     verify.add_argument("record", type=Path, help="a promotion-<stage>.json file in a run folder")
 
@@ -87,6 +152,16 @@ def add_target_options(run: ArgumentParser) -> None:
         "--select", default="", help="run only scenarios matching this pytest -k expression"
     )
     run.add_argument(
+        "--tags",
+        default="",
+        help='run only scenarios whose Gherkin tags match, e.g. "@smoke and not @slow"',
+    )
+    run.add_argument(
+        "--rerun-failed",
+        action="store_true",
+        help="run only the scenarios that failed in the latest run",
+    )
+    run.add_argument(
         "--allow-writes",
         action="store_true",
         help="on a sensitive environment, also run scenarios that create data",
@@ -99,7 +174,11 @@ def add_target_options(run: ArgumentParser) -> None:
         help="build id the embedded service reports, or the one a remote target must report",
     )
     run.add_argument(
-        "--timeout", type=float, default=1800.0, help="suite time limit in seconds (default: 1800)"
+        "--suite-timeout",
+        dest="timeout",
+        type=float,
+        default=1800.0,
+        help="suite time limit in seconds (default: 1800)",
     )
 
 
@@ -118,6 +197,20 @@ def add_gate_command(commands: argparse._SubParsersAction[ArgumentParser]) -> No
 
 def run_request(args: argparse.Namespace, reports: Path, suites: tuple[str, ...]) -> RunRequest:
     channels = tuple(name.strip() for name in args.channel.split(",") if name.strip())
+    node_ids: tuple[str, ...] = ()
+    if args.rerun_failed:
+        node_ids = tuple(failed_node_ids(load_run(reports, "latest").path))
+    options = SuiteOptions(
+        channels,
+        args.select,
+        args.timeout,
+        args.allow_writes,
+        args.tags,
+        node_ids,
+        expect_build=getattr(args, "expect_build", ""),
+        interval_s=getattr(args, "interval", 2.0),
+        duration_s=getattr(args, "duration", 300.0),
+    )
     return RunRequest(
         root=args.root,
         reports=reports,
@@ -125,7 +218,7 @@ def run_request(args: argparse.Namespace, reports: Path, suites: tuple[str, ...]
         environment=args.env,
         stage=args.stage,
         target=TargetOptions(args.base_url, args.port, args.faults, args.build),
-        options=SuiteOptions(channels, args.select, args.timeout, args.allow_writes),
+        options=options,
         whole_stage=args.command == "gate",
     )
 
@@ -194,11 +287,37 @@ def verify_command(args: argparse.Namespace, reports: Path) -> ExitCode:
     return ExitCode.PASSED
 
 
+def signoff_command(args: argparse.Namespace, reports: Path) -> ExitCode:
+    run = load_run(reports, args.run)
+    if args.item is None:
+        sheet = json.loads((run.path / "signoff" / "sheet.json").read_text(encoding="utf-8"))
+        for item in sheet["items"]:
+            print(item["item_id"])
+        return ExitCode.PASSED
+    if args.result is None:
+        raise UsageError(
+            Problem.BAD_ARGUMENT, {"reason": "--result pass or --result fail is required"}
+        )
+    signoff = record_signoff(run, args.item, args.result, args.by, args.comment, args.build)
+    print(
+        f"signed {signoff.result} by {signoff.signed_by} for build {signoff.build_id}: {args.item}"
+    )
+    return ExitCode.PASSED
+
+
+def production_command(args: argparse.Namespace, reports: Path) -> ExitCode:
+    suite = "deploy" if args.command == "verify-deploy" else "probe"
+    return execute_run(run_request(args, reports, (suite,)))
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Path], ExitCode]] = {
+    "verify-deploy": production_command,
+    "probe": production_command,
     "run": run_command,
     "gate": gate_command,
     "promote": promote_command,
     "verify": verify_command,
+    "signoff": signoff_command,
 }
 
 

@@ -77,8 +77,8 @@ def apply_waivers(
     return waived
 
 
-def format_fraction(value: Fraction, places: int = 2) -> str:
-    """Format without ever rounding up, so 8999/10000 prints as 89.99 and never as 90.
+def format_fraction(value: Fraction, places: int = 4) -> str:
+    """Format without ever rounding up, so 899999/10000 prints as 89.9999 and never as 90.
 
     Truncation toward zero keeps the printed figure on the same side of any threshold with at
     most `places` decimals as the exact value.
@@ -109,7 +109,7 @@ def evaluate_gate(
 
     actual = metrics[gate.metric].fraction()
     threshold = gate.threshold_value()
-    shown = f"{format_fraction(actual)} {gate.comparison} {format_fraction(threshold)}"
+    shown = f"{format_fraction(actual)} {gate.comparison} {gate.threshold}"
     if gate.comparison.holds(actual, threshold):
         return GateResult(gate, Outcome.PASS, actual, f"{shown} holds")
     outcome = Outcome.FAIL if gate.blocking else Outcome.WARN

@@ -86,23 +86,48 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def agent_chat(tmp_path: Path) -> Iterator[str]:
-    """A real Agent Chat service on loopback, standing in for a remote deployment."""
-    port = free_port()
-    command = [sys.executable, "-m", "agent_chat", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--db", str(tmp_path / "remote.db")]
-    env = dict(os.environ, AGENT_CHAT_SEED_PASSWORD="seed-secret", AGENT_CHAT_BUILD_ID="remote-1")
-    service = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
+class AgentChatServices:
+    """Start real Agent Chat services on loopback, standing in for remote deployments."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+
+    def start(self, build: str, port: int | None = None) -> str:
+        port = port or free_port()
+        command = [sys.executable, "-m", "agent_chat", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--db", str(self.workdir / f"service-{port}.db")]
+        env = dict(os.environ, AGENT_CHAT_SEED_PASSWORD="seed-secret", AGENT_CHAT_BUILD_ID=build)
+        self.processes[port] = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        base_url = f"http://127.0.0.1:{port}"
         wait_until_healthy(base_url)
-        yield base_url
+        return base_url
+
+    def stop(self, base_url: str) -> None:
+        process = self.processes.pop(int(base_url.rsplit(":", 1)[1]))
+        process.terminate()
+        process.wait(10)
+
+    def stop_all(self) -> None:
+        for port in list(self.processes):
+            self.stop(f"http://127.0.0.1:{port}")
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[AgentChatServices]:
+    started = AgentChatServices(tmp_path)
+    try:
+        yield started
     finally:
-        service.terminate()
-        service.wait(10)
+        started.stop_all()
+
+
+@pytest.fixture
+def agent_chat(services: AgentChatServices) -> str:
+    """One real Agent Chat service reporting build remote-1."""
+    return services.start("remote-1")
 
 
 def wait_until_healthy(base_url: str, timeout_s: float = 30.0) -> None:

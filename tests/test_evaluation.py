@@ -68,18 +68,20 @@ def test_coverage_decided_from_raw_counts(
 
 
 def test_printed_figure_never_rounds_up() -> None:
-    assert format_fraction(Fraction(899_999, 10_000)).startswith("89.99")
+    assert format_fraction(Fraction(8_999_999, 100_000)) == "89.9999…"
+    assert format_fraction(Fraction(899_999, 10_000)) == "89.9999"
     assert format_fraction(Fraction(8999, 100)) == "89.99"
     assert format_fraction(Fraction(90)) == "90"
-    assert format_fraction(Fraction(1, 3)) == "0.33…"
+    assert format_fraction(Fraction(1, 3)) == "0.3333…"
+    assert format_fraction(Fraction(1, 3), places=2) == "0.33…"
 
 
 def test_failing_reason_shows_truncated_value(tmp_path: Path) -> None:
     run = completed_run(tmp_path)
-    record(run, "unit.coverage.line_percent", str(Fraction(899_999, 10_000)))
+    record(run, "unit.coverage.line_percent", str(Fraction(8_999_999, 100_000)))
     outcome, reason = evaluate_one(run)
     assert outcome is Outcome.FAIL
-    assert reason.startswith("89.99… >= 90")
+    assert reason.startswith("89.9999… >= 90")
 
 
 def test_warning_gate_yields_warn(tmp_path: Path) -> None:

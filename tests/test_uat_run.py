@@ -111,7 +111,7 @@ def test_sensitive_environment_runs_readonly_only(project: Project, agent_chat: 
     production = project.root / "environments" / "production.toml"
     production.write_text(production.read_text().replace('"qa-probe"', '"carol"'))
 
-    result = project.harness("run", "uat", "--env", "production", env=env)
+    result = project.harness("run", "uat", "--env", "production", "--stage", "staging", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     junit = (project.latest() / "junit" / "uat.xml").read_text()
     assert len(re.findall(r"<testcase ", junit)) == 2

@@ -37,6 +37,9 @@ class Target(StrictModel):
     realtime_url: pydantic.AnyUrl | None = None
     startup_timeout_s: Annotated[float, pydantic.Field(gt=0, le=600)] = 30.0
     request_timeout_s: Annotated[float, pydantic.Field(gt=0, le=300)] = 10.0
+    # Every instance behind the load balancer, each polled directly by verify-deploy; a
+    # comma-separated list in the named variable.
+    instances_env: EnvVarName | None = None
 
     @pydantic.model_validator(mode="after")
     def check_one_location(self) -> Self:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
@@ -45,6 +47,11 @@ class SuiteOptions:
     select: str = ""
     timeout_s: float = 1800.0
     allow_writes: bool = False
+    tags: str = ""
+    node_ids: tuple[str, ...] = ()
+    expect_build: str = ""
+    interval_s: float = 2.0
+    duration_s: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,7 @@ def metric_from(
     context: RunContext,
     suite: str,
     evidence: Path,
-    values: dict[str, int],
+    values: Mapping[str, int | Fraction],
     unknown_reason: str = "",
 ) -> list[Metric]:
     """Build metrics with full provenance; with `unknown_reason` every value is recorded unknown."""
@@ -133,7 +140,7 @@ def metric_from(
                 environment=run.environment,
                 evidence=relative,
                 evidence_sha256=digest,
-                exact=str(value) if known else None,
+                exact=str(Fraction(value)) if known else None,
                 value=float(value) if known else None,
                 unknown_reason=unknown_reason,
             )

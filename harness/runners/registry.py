@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from harness.errors import Problem, UsageError
 from harness.runners.base import Runner
+from harness.runners.production import DeployRunner, ProbeRunner
 from harness.runners.uat import UatRunner
 
 __all__ = ["RUNNERS", "runner_for"]
 
-RUNNERS: dict[str, Runner] = {runner.name: runner for runner in [UatRunner()]}
+ALL_RUNNERS: list[Runner] = [UatRunner(), DeployRunner(), ProbeRunner()]
+RUNNERS: dict[str, Runner] = {runner.name: runner for runner in ALL_RUNNERS}
 
 
 def runner_for(name: str) -> Runner:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from harness.channels.registry import check_channels
 from harness.evidence.junit import EvidenceError, parse_junit
+from harness.metrics import MetricStore
 from harness.process import run_logged
 from harness.runners.base import (
     RunContext,
@@ -19,6 +20,8 @@ from harness.runners.base import (
     metric_from,
 )
 from harness.scenarios import check_feature_files
+from harness.selection import marker_expression
+from harness.signoff import write_sheet
 
 __all__ = ["UatRunner"]
 
@@ -33,6 +36,7 @@ class UatRunner:
     def preflight(self, root: Path, options: SuiteOptions) -> None:
         check_channels(options.channels)
         check_feature_files(root / SCENARIO_DIR)
+        marker_expression(options.tags, sensitive=False, allow_writes=False)
 
     def run(self, context: RunContext) -> SuiteResult:
         run_path = context.run.path
@@ -47,23 +51,26 @@ class UatRunner:
             output=context.run.subdir("logs") / "uat.log",
             timeout_s=context.options.timeout_s,
         )
+        MetricStore(context.run).write(
+            "uat-manual", write_sheet(context.run, context.root / SCENARIO_DIR)
+        )
         return self.result(context, exit_code, junit, run_path)
 
     def command(self, context: RunContext, junit: Path) -> list[str]:
         run_path = context.run.path
-        command = [sys.executable, "-m", "pytest", SCENARIO_DIR]
+        options = context.options
+        command = [sys.executable, "-m", "pytest", *(options.node_ids or [SCENARIO_DIR])]
         # allure-pytest and allure-pytest-bdd both define --alluredir; the Gherkin flavour reports
         # scenarios and steps, so the plain one is disabled here.
         command += ["-p", "no:allure_pytest", "-p", "no:cacheprovider"]
         command += [f"--alluredir={run_path / 'allure-results'}", f"--junitxml={junit}"]
         command += ["-o", "junit_family=xunit2", "-o", "junit_suite_name=uat"]
-        command += ["--channel", ",".join(context.options.channels)]
-        if context.options.select:
-            command += ["-k", context.options.select]
-        if context.environment.sensitive and not context.options.allow_writes:
-            # Scenarios that create rooms or messages must never reach a sensitive environment
-            # unless the user said so; pytest-bdd turns the @readonly tag into this marker.
-            command += ["-m", "readonly"]
+        command += ["--channel", ",".join(options.channels)]
+        if options.select:
+            command += ["-k", options.select]
+        # pytest-bdd turns each Gherkin tag into a marker of the same name without the @.
+        sensitive = context.environment.sensitive
+        command += ["-m", marker_expression(options.tags, sensitive, options.allow_writes)]
         return command
 
     def write_target_file(self, context: RunContext) -> Path:
