@@ -7,6 +7,7 @@ every channel the run selects.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -32,6 +33,7 @@ class World:
     current_room: str = ""
     login_error: LoginRejected | None = None
     pages: list[list[str]] = field(default_factory=list)
+    created_rooms: list[tuple[str, Room]] = field(default_factory=list)
 
     def session(self, actor: str) -> ChatSession:
         if actor not in self.sessions:
@@ -44,8 +46,31 @@ class World:
 
 
 @pytest.fixture
-def world(chat_channel: Channel, harness_target: TargetInfo, test_data_prefix: str) -> World:
-    return World(chat_channel, harness_target, test_data_prefix)
+def world(
+    chat_channel: Channel, harness_target: TargetInfo, test_data_prefix: str
+) -> Iterator[World]:
+    created = World(chat_channel, harness_target, test_data_prefix)
+    yield created
+    remove_test_data(created)
+
+
+def remove_test_data(world: World) -> None:
+    """Delete every room the scenario created, through the API whatever the channel.
+
+    Runs against a shared environment must leave nothing behind, so this runs after failures too.
+    """
+    target = world.target
+    for owner, room in world.created_rooms:
+        account = target.account(owner)
+        with httpx.Client(base_url=target.base_url, timeout=target.request_timeout_s) as client:
+            login = client.post(
+                "/api/login", json={"username": account.username, "password": account.password}
+            )
+            token = login.json()["token"]
+            response = client.delete(
+                f"/api/rooms/{room.id}", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert response.status_code in (204, 404), f"cleanup of {room.name}: {response.text}"
 
 
 @given("the Agent Chat service is up")
@@ -86,6 +111,7 @@ def sees_room(world: World, actor: str, name: str) -> None:
 def in_new_room(world: World, actors: str, name: str) -> None:
     owner, *others = actors.split(" and ")
     room = world.session(owner).create_room(f"{world.prefix}-{name}")
+    world.created_rooms.append((owner, room))
     for actor in others:
         world.session(actor).join_room(room)
     world.rooms[name] = room

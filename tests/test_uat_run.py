@@ -127,3 +127,20 @@ def rooms_on(base_url: str, username: str, password: str) -> list[str]:
     ).json()["token"]
     response = httpx.get(f"{base_url}/api/rooms", headers={"Authorization": f"Bearer {token}"})
     return [room["name"] for room in response.json()["rooms"]]
+
+
+def test_run_leaves_no_test_data(project: Project, agent_chat: str) -> None:
+    env = {
+        "STAGING_BASE_URL": agent_chat,
+        "STAGING_ALICE_PASSWORD": "seed-secret",
+        "STAGING_BOB_PASSWORD": "seed-secret",
+    }
+    staging = project.root / "environments" / "staging.toml"
+    staging.write_text(
+        staging.read_text().replace('"qa-alice"', '"alice"').replace('"qa-bob"', '"bob"')
+    )
+
+    result = project.harness("run", "uat", "--env", "staging", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(re.findall(r"<testcase ", (project.latest() / "junit" / "uat.xml").read_text())) == 7
+    assert rooms_on(agent_chat, "alice", "seed-secret") == ["general"]

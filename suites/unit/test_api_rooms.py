@@ -99,3 +99,29 @@ def test_join_non_integer_room_is_422(client: TestClient) -> None:
         client.post("/api/rooms/abc/join", headers=login_headers(client, "alice")).status_code
         == 422
     )
+
+
+def test_delete_room_removes_messages(client: TestClient) -> None:
+    alice = login_headers(client, "alice")
+    room_id = client.post("/api/rooms", headers=alice, json={"name": "scratch"}).json()["id"]
+    client.post(
+        f"/api/rooms/{room_id}/messages", headers=alice, json={"body": "x", "client_msg_id": "c1"}
+    )
+
+    deleted = client.delete(f"/api/rooms/{room_id}", headers=alice)
+
+    assert deleted.status_code == 204
+    names = [room["name"] for room in client.get("/api/rooms", headers=alice).json()["rooms"]]
+    assert names == ["general"]
+    assert client.get(f"/api/rooms/{room_id}/messages", headers=alice).status_code == 404
+
+
+def test_delete_room_only_by_creator(client: TestClient) -> None:
+    alice = login_headers(client, "alice")
+    bob = login_headers(client, "bob")
+    room_id = client.post("/api/rooms", headers=alice, json={"name": "mine"}).json()["id"]
+    client.post(f"/api/rooms/{room_id}/join", headers=bob)
+
+    assert client.delete(f"/api/rooms/{room_id}", headers=bob).status_code == 403
+    assert client.delete("/api/rooms/99999", headers=alice).status_code == 404
+    assert client.delete(f"/api/rooms/{room_id}", headers=alice).status_code == 204

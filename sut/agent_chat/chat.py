@@ -47,6 +47,12 @@ class ChatService:
             self._hub.subscribe(user.id, room_id)
         return replace(room, member=True)
 
+    def delete_room(self, user: User, room_id: int) -> None:
+        """Delete a room the user created. Raises RoomNotFound or NotRoomCreator."""
+        self._db.delete_room(room_id, user.id)
+        self._hub.drop_room(room_id)
+        logger.info("user %d deleted room %d", user.id, room_id)
+
     def list_messages(
         self, user: User, room_id: int, limit: int, before: str | None
     ) -> MessagePage:

@@ -24,6 +24,10 @@ class NotRoomMember(ChatError):
     """The user must join the room first."""
 
 
+class NotRoomCreator(ChatError):
+    """Only the user who created a room may delete it."""
+
+
 class RoomNameTaken(ChatError):
     """Another room already has the requested name."""
 

@@ -150,6 +150,11 @@ class Hub:
         for connection in self._users.get(user_id, ()):
             self._add(room_id, connection)
 
+    def drop_room(self, room_id: int) -> None:
+        """Forget a deleted room, so its subscribers stop being tracked."""
+        for connection in self._rooms.pop(room_id, set()):
+            connection.room_ids.discard(room_id)
+
     def publish(self, room_id: int, event: dict[str, Any]) -> int:
         """Queue an event for every connection subscribed to the room and return how many got it."""
         connections = self._rooms.get(room_id)

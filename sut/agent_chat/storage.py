@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent_chat.errors import RoomNameTaken
+from agent_chat.errors import NotRoomCreator, RoomNameTaken, RoomNotFound
 from agent_chat.models import Message, Room, User
 
 logger = logging.getLogger(__name__)
@@ -193,6 +193,18 @@ class Database:
                 "INSERT OR IGNORE INTO members (room_id, user_id) VALUES (?, ?)", (room_id, user_id)
             )
             return cursor.rowcount == 1
+
+    def delete_room(self, room_id: int, user_id: int) -> None:
+        """Delete a room with its members and messages. Raises RoomNotFound or NotRoomCreator."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT created_by FROM rooms WHERE id = ?", (room_id,)).fetchone()
+            if row is None:
+                raise RoomNotFound(f"room {room_id} not found")
+            if int(row[0]) != user_id:
+                raise NotRoomCreator(f"only the creator of room {room_id} may delete it")
+            conn.execute("DELETE FROM messages WHERE room_id = ?", (room_id,))
+            conn.execute("DELETE FROM members WHERE room_id = ?", (room_id,))
+            conn.execute("DELETE FROM rooms WHERE id = ?", (room_id,))
 
     def room_ids_for_user(self, user_id: int) -> list[int]:
         rows = self._fetchall("SELECT room_id FROM members WHERE user_id = ?", (user_id,))

@@ -4,7 +4,7 @@ from fastapi import HTTPException, status
 
 from agent_chat.api.dependencies import CurrentUser, ServicesDep, api_router
 from agent_chat.api.responses import NOT_FOUND, UNAUTHORIZED
-from agent_chat.errors import RoomNameTaken, RoomNotFound
+from agent_chat.errors import NotRoomCreator, RoomNameTaken, RoomNotFound
 from agent_chat.schemas import ErrorOut, RoomIn, RoomListOut, RoomOut
 
 router = api_router("/api/rooms", "rooms")
@@ -40,3 +40,21 @@ async def join_room(room_id: int, user: CurrentUser, services: ServicesDep) -> R
     except RoomNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     return RoomOut(**room.to_json())
+
+
+@router.delete(
+    "/{room_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        **UNAUTHORIZED,
+        **NOT_FOUND,
+        403: {"model": ErrorOut, "description": "Only the room's creator may delete it."},
+    },
+)
+async def delete_room(room_id: int, user: CurrentUser, services: ServicesDep) -> None:
+    try:
+        services.chat.delete_room(user, room_id)
+    except RoomNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except NotRoomCreator as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
