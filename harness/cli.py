@@ -167,6 +167,11 @@ def add_target_options(run: ArgumentParser) -> None:
         help="on a sensitive environment, also run scenarios that create data",
     )
     run.add_argument("--base-url", help="override the environment's base URL")
+    run.add_argument(
+        "--candidate",
+        action="store_true",
+        help="test the blue-green candidate named by target.candidate_url_env",
+    )
     run.add_argument("--port", type=int, help="port for the embedded service (0 picks a free one)")
     run.add_argument("--faults", type=Path, help="fault-injection file for the embedded service")
     run.add_argument(
@@ -217,7 +222,7 @@ def run_request(args: argparse.Namespace, reports: Path, suites: tuple[str, ...]
         suites=suites,
         environment=args.env,
         stage=args.stage,
-        target=TargetOptions(args.base_url, args.port, args.faults, args.build),
+        target=TargetOptions(args.base_url, args.port, args.faults, args.build, args.candidate),
         options=options,
         whole_stage=args.command == "gate",
     )

@@ -23,7 +23,7 @@ from harness.runners.base import RunContext, Runner, SuiteOptions, SuiteOutcome,
 from harness.runners.registry import runner_for
 from harness.runs import RunFolder, RunStatus, SuiteRecord, utc_now
 from harness.target import TargetOptions, open_target
-from harness.verdict import ExitCode, VerdictReport, decide
+from harness.verdict import ExitCode, Verdict, VerdictReport, decide
 
 __all__ = ["RunRequest", "evaluate_run", "execute_run"]
 
@@ -117,6 +117,7 @@ def run_suites(request: RunRequest, plan: Plan, run: RunFolder) -> None:
         manifest = run.manifest
         manifest.build_id, manifest.version = deployment.build_id, deployment.version
         manifest.target_url = deployment.base_url
+        manifest.candidate = request.target.candidate
         run.save()
         log.info("target %s reports build %s", deployment.base_url, deployment.build_id)
         context = RunContext(
@@ -197,4 +198,7 @@ def print_report(run: RunFolder, report: VerdictReport, stage: str) -> None:
     print()
     print(report.table())
     print(f"\nverdict {report.verdict}: {report.reason}")
+    if manifest.candidate:
+        switch = "may be switched to" if report.verdict is not Verdict.FAIL else "must stay off"
+        print(f"blue-green: traffic {switch} the candidate {manifest.target_url}")
     print(f"evidence: {run.path}")

@@ -53,6 +53,7 @@ class RunManifest:
     finished_at: str = ""
     harness_version: str = __version__
     whole_stage: bool = False
+    candidate: bool = False
     suites: dict[str, SuiteRecord] = field(default_factory=dict)
 
     @classmethod

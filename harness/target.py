@@ -40,6 +40,8 @@ class TargetOptions:
     port: int | None = None
     faults_file: Path | None = None
     build_id: str | None = None
+    # Test the candidate ("green") deployment named by target.candidate_url_env, not the live one.
+    candidate: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ def resolve_remote_url(environment: Environment, options: TargetOptions, path: P
     target = environment.target
     if options.base_url:
         return options.base_url.rstrip("/")
+    if options.candidate:
+        return candidate_url(environment, path)
     if target.base_url is not None:
         return str(target.base_url).rstrip("/")
     variable = str(target.base_url_env)
@@ -91,6 +95,25 @@ def resolve_remote_url(environment: Environment, options: TargetOptions, path: P
                 "purpose": "base URL",
                 "path": path,
                 "key": "target.base_url_env",
+            },
+        )
+    return value.rstrip("/")
+
+
+def candidate_url(environment: Environment, path: Path) -> str:
+    variable = environment.target.candidate_url_env
+    if variable is None:
+        reason = f"--candidate needs target.candidate_url_env in {path}"
+        raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
+    value = os.environ.get(variable, "")
+    if not value:
+        raise UsageError(
+            Problem.MISSING_SECRET,
+            {
+                "variable": variable,
+                "purpose": "candidate URL",
+                "path": path,
+                "key": "target.candidate_url_env",
             },
         )
     return value.rstrip("/")

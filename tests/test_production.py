@@ -126,3 +126,32 @@ def test_probe_bad_durations(project: Project, args: list[str], fragment: str) -
     result = project.harness(*args)
     assert result.returncode == 2
     assert fragment in result.stderr
+
+
+def test_blue_green_candidate(project: Project, services: AgentChatServices) -> None:
+    live, candidate = services.start("b-1"), services.start("b-2")
+    env = live_env(project, [live])
+    project.write(
+        "environments/live.toml",
+        LIVE
+        + 'candidate_url_env = "LIVE_CANDIDATE_URL"\n'
+        + '\n[accounts.alice]\nusername = "alice"\npassword_env = "LIVE_PASSWORD"\n',
+    )
+    env.update(LIVE_CANDIDATE_URL=candidate, LIVE_PASSWORD="seed-secret")
+
+    args = ["run", "uat", "--env", "live", "--candidate", "--stage", "staging"]
+    switch = project.harness(*args, env=env)
+    assert switch.returncode == 0, switch.stdout + switch.stderr
+    assert f"blue-green: traffic may be switched to the candidate {candidate}" in switch.stdout
+    assert project.manifest()["build_id"] == "b-2"
+
+    env["LIVE_PASSWORD"] = "not-the-password"
+    stay = project.harness(*args, env=env)
+    assert stay.returncode == 1
+    assert f"blue-green: traffic must stay off the candidate {candidate}" in stay.stdout
+
+
+def test_candidate_needs_configuration(project: Project) -> None:
+    result = project.harness("run", "uat", "--env", "production", "--candidate")
+    assert result.returncode == 2
+    assert "--candidate needs target.candidate_url_env" in result.stderr

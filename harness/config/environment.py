@@ -40,6 +40,8 @@ class Target(StrictModel):
     # Every instance behind the load balancer, each polled directly by verify-deploy; a
     # comma-separated list in the named variable.
     instances_env: EnvVarName | None = None
+    # The candidate ("green") deployment of a blue-green release, tested with --candidate.
+    candidate_url_env: EnvVarName | None = None
 
     @pydantic.model_validator(mode="after")
     def check_one_location(self) -> Self:
