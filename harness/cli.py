@@ -81,6 +81,31 @@ def add_run_command(commands: argparse._SubParsersAction[ArgumentParser]) -> Non
     run.add_argument(
         "--timeout", type=float, default=1800.0, help="suite time limit in seconds (default: 1800)"
     )
+    run.add_argument(
+        "--workers",
+        type=worker_count,
+        help="unit suite: pytest-xdist workers, 'auto' or a count; 0 runs in one process "
+        "(default: the environment's [unit] workers, else auto)",
+    )
+    run.add_argument(
+        "--reruns",
+        type=rerun_count,
+        help="unit suite: reruns of a failed test; a test that passes on one is flaky (default: 0)",
+    )
+
+
+def worker_count(value: str) -> str | int:
+    if value == "auto":
+        return value
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is neither 'auto' nor a whole number")
+    return int(value)
+
+
+def rerun_count(value: str) -> int:
+    if not value.isdigit() or int(value) > 10:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number from 0 to 10")
+    return int(value)
 
 
 def add_gate_command(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
@@ -98,7 +123,9 @@ def run_command(args: argparse.Namespace, reports: Path) -> ExitCode:
         environment=args.env,
         stage=args.stage,
         target=TargetOptions(args.base_url, args.port, args.faults, args.build),
-        options=SuiteOptions(channels, args.select, args.timeout, args.allow_writes),
+        options=SuiteOptions(
+            channels, args.select, args.timeout, args.allow_writes, args.workers, args.reruns
+        ),
     )
     return execute_run(request)
 

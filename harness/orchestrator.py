@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -14,10 +15,10 @@ from harness.evaluation import evaluate_stage
 from harness.logs import SECRET_MASK, log_to_run_folder
 from harness.metrics import MetricStore
 from harness.reporting.allure import write_environment_properties, write_gate_results
-from harness.runners.base import RunContext, SuiteOptions, SuiteOutcome, SuiteResult
+from harness.runners.base import RunContext, Runner, SuiteOptions, SuiteOutcome, SuiteResult
 from harness.runners.registry import runner_for
 from harness.runs import RunFolder, RunStatus, SuiteRecord, utc_now
-from harness.target import TargetOptions, open_target
+from harness.target import Deployment, TargetOptions, open_target, untargeted_deployment
 from harness.verdict import ExitCode, VerdictReport, decide
 
 __all__ = ["RunRequest", "evaluate_run", "execute_run"]
@@ -55,14 +56,18 @@ def plan_run(request: RunRequest) -> Plan:
     gates = load_gates(gates_path)
     stage = request.stage or environment.stage
     gates.stage(stage, gates_path)
-    runner_for(request.suite).preflight(request.root, request.options)
+    path = request.root / "environments" / f"{request.environment}.toml"
+    runner = runner_for(request.suite)
+    runner.preflight(request.root, request.options, environment, path)
+    if request.target.faults_file is not None and not runner.needs_target:
+        reason = f"--faults applies to suites that start the service, not to {runner.name}"
+        raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
     if request.target.faults_file is not None and not request.target.faults_file.is_file():
         reason = f"fault file {request.target.faults_file} not found; check --faults"
         raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
     if request.target.faults_file is not None and not environment.target.embedded:
         reason = f"--faults applies only to the embedded service, not to {request.environment}"
         raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
-    path = request.root / "environments" / f"{request.environment}.toml"
     return Plan(environment, path, gates, stage)
 
 
@@ -95,17 +100,14 @@ def execute_run(request: RunRequest) -> ExitCode:
 
 def run_suite(request: RunRequest, plan: Plan, run: RunFolder) -> None:
     runner = runner_for(request.suite)
-    workdir = run.subdir("sut")
-    with open_target(
-        plan.environment, plan.environment_path, request.target, workdir
-    ) as deployment:
+    with suite_target(runner, request, plan, run) as deployment:
         mask_account_passwords(plan.environment)
         manifest = run.manifest
         manifest.build_id, manifest.version = deployment.build_id, deployment.version
         manifest.target_url = deployment.base_url
         manifest.suites[runner.name] = SuiteRecord("running", started_at=utc_now())
         run.save()
-        log.info("target %s reports build %s", deployment.base_url, deployment.build_id)
+        log.info("target %s reports build %s", deployment.base_url or "-", deployment.build_id)
         context = RunContext(
             request.root, run, plan.environment, plan.environment_path, deployment, request.options
         )
@@ -115,6 +117,16 @@ def run_suite(request: RunRequest, plan: Plan, run: RunFolder) -> None:
             record_suite(run, runner.name, SuiteResult(SuiteOutcome.INTERRUPTED, "interrupted"))
             raise
         record_suite(run, runner.name, result)
+
+
+def suite_target(
+    runner: Runner, request: RunRequest, plan: Plan, run: RunFolder
+) -> contextlib.AbstractContextManager[Deployment]:
+    """Open the environment's target, or none for a suite that tests code rather than a service."""
+    if not runner.needs_target:
+        return contextlib.nullcontext(untargeted_deployment(request.target))
+    workdir = run.subdir("sut")
+    return open_target(plan.environment, plan.environment_path, request.target, workdir)
 
 
 def record_suite(run: RunFolder, suite: str, result: SuiteResult) -> None:

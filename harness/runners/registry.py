@@ -5,10 +5,13 @@ from __future__ import annotations
 from harness.errors import Problem, UsageError
 from harness.runners.base import Runner
 from harness.runners.uat import UatRunner
+from harness.runners.unit import UnitRunner
 
 __all__ = ["RUNNERS", "runner_for"]
 
-RUNNERS: dict[str, Runner] = {runner.name: runner for runner in [UatRunner()]}
+RUNNERS: dict[str, Runner] = {
+    runner.name: runner for runner in list[Runner]([UatRunner(), UnitRunner()])
+}
 
 
 def runner_for(name: str) -> Runner:

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from harness.channels.registry import check_channels
+from harness.config.environment import Environment
+from harness.errors import Problem, UsageError
 from harness.evidence.junit import EvidenceError, parse_junit
 from harness.process import run_logged
 from harness.runners.base import (
@@ -18,7 +20,6 @@ from harness.runners.base import (
     classify_pytest,
     metric_from,
 )
-from harness.scenarios import check_feature_files
 
 __all__ = ["UatRunner"]
 
@@ -29,8 +30,17 @@ class UatRunner:
     """Runs scenarios/ with pytest-bdd, allure-pytest-bdd and the harness's pytest plugin."""
 
     name = "uat"
+    needs_target = True
 
-    def preflight(self, root: Path, options: SuiteOptions) -> None:
+    def preflight(
+        self, root: Path, options: SuiteOptions, environment: Environment, environment_path: Path
+    ) -> None:
+        # Imported here because gherkin comes with the uat extra, which a unit-only install lacks.
+        from harness.scenarios import check_feature_files
+
+        if options.workers is not None or options.reruns is not None:
+            reason = "--workers and --reruns apply to the unit suite only"
+            raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
         check_channels(options.channels)
         check_feature_files(root / SCENARIO_DIR)
 
