@@ -7,7 +7,7 @@ import ipaddress
 import re
 import string
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Self
 
 import pydantic
 
@@ -70,7 +70,7 @@ class UnitMode(enum.StrEnum):
 COMMAND_PLACEHOLDERS = frozenset(
     {"junit_xml", "coverage_xml", "coverage_data", "alluredir", "workers"}
 )
-Workers = Literal["auto"] | Annotated[int, pydantic.Field(ge=0, le=64)]
+MAX_WORKERS = 64
 
 
 def placeholders_in(command: list[str]) -> set[str]:
@@ -88,13 +88,20 @@ class UnitSettings(StrictModel):
     suites/unit against sut/agent_chat.
     """
 
-    workers: Workers = "auto"
+    workers: str | int = "auto"
     reruns: Annotated[int, pydantic.Field(ge=0, le=10)] = 0
     checkout: str | None = None
     command: Annotated[list[str], pydantic.Field(min_length=1)] | None = None
     junit_xml: str | None = None
     coverage_xml: str | None = None
     coverage_data: str | None = None
+
+    @pydantic.field_validator("workers")
+    @classmethod
+    def check_workers(cls, workers: str | int) -> str | int:
+        if workers == "auto" or (isinstance(workers, int) and 0 <= workers <= MAX_WORKERS):
+            return workers
+        raise ValueError(f"workers must be 'auto' or a whole number from 0 to {MAX_WORKERS}")
 
     @pydantic.field_validator("command")
     @classmethod
