@@ -59,7 +59,7 @@ class Target(StrictModel):
 
 
 class UnitMode(enum.StrEnum):
-    """Where the unit suite's evidence comes from."""
+    """Source of the unit suite's evidence."""
 
     EMBEDDED = "embedded"  # suites/unit against sut/agent_chat, run by the harness
     COMMAND = "command"  # another product's checkout, run with its own command

@@ -60,7 +60,7 @@ EMBEDDED_TOOLS = {
 
 @dataclass(frozen=True)
 class UnitPaths:
-    """Where one run's unit evidence goes inside its run folder."""
+    """Locations of one run's unit evidence inside its run folder."""
 
     junit: Path
     allure: Path
@@ -181,7 +181,7 @@ class UnitRunner:
         outcome, reason = classify_pytest(exit_code, counts, collected, coverage_problem)
         tests_unknown = "" if tests_outcome in TRUSTED else tests_reason
         # A run that collected nothing still imported code; its coverage figure means nothing.
-        # Ingested coverage stands on its own, because its tests ran elsewhere.
+        # Ingested coverage is valid without a JUnit report, because its tests ran elsewhere.
         standalone = exit_code is None and isinstance(counts, EvidenceError)
         coverage_unknown = coverage_problem or ("" if standalone else tests_unknown)
         metrics = count_metrics(context, paths.junit, counts, tests_unknown)

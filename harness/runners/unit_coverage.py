@@ -106,7 +106,7 @@ class CoverageFiles:
             )
 
     def combine(self, env: Mapping[str, str], cwd: Path) -> None:
-        """Combine this run's parallel data files into the data file, exactly once."""
+        """Combine this run's parallel data files into the data file; the runner calls it once."""
         if not self.parallel_files():
             raise CoverageProblem(f"nothing to combine: no coverage data files in {self.folder}")
         self.coverage(["combine", "--quiet", f"--data-file={self.data_file}"], env, cwd)
@@ -133,7 +133,7 @@ def pid_match(path: Path) -> re.Match[str] | None:
 
 
 def without_coverage_variables(env: Mapping[str, str]) -> dict[str, str]:
-    """Return `env` without coverage.py's variables, so a child measures only what it is told."""
+    """Return `env` without coverage.py's variables, so a child follows only its own settings."""
     return {name: value for name, value in env.items() if name not in COVERAGE_VARIABLES}
 
 
