@@ -12,7 +12,7 @@ import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["uat", "tests"]
+nox.options.sessions = ["uat", "unit", "tests"]
 
 PYTHON = "3.11"
 ALLURE = Path("node_modules/.bin/allure")
@@ -29,6 +29,13 @@ def uat(session: nox.Session) -> None:
     """Run the acceptance scenarios against an environment (default: local) and gate them."""
     session.install("-e", ".[uat]")
     session.run("harness", "run", "uat", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def unit(session: nox.Session) -> None:
+    """Run the unit tests in parallel under coverage (default env: local) and gate them."""
+    session.install("-e", ".[unit]")
+    session.run("harness", "run", "unit", *session.posargs)
 
 
 @nox.session(python=PYTHON)

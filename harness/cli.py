@@ -185,6 +185,31 @@ def add_target_options(run: ArgumentParser) -> None:
         default=1800.0,
         help="suite time limit in seconds (default: 1800)",
     )
+    run.add_argument(
+        "--workers",
+        type=worker_count,
+        help="unit suite: pytest-xdist workers, 'auto' or a count; 0 runs in one process "
+        "(default: the environment's [unit] workers, else auto)",
+    )
+    run.add_argument(
+        "--reruns",
+        type=rerun_count,
+        help="unit suite: reruns of a failed test; a test that passes on one is flaky (default: 0)",
+    )
+
+
+def worker_count(value: str) -> str | int:
+    if value == "auto":
+        return value
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is neither 'auto' nor a whole number")
+    return int(value)
+
+
+def rerun_count(value: str) -> int:
+    if not value.isdigit() or int(value) > 10:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number from 0 to 10")
+    return int(value)
 
 
 def add_gate_command(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
@@ -210,8 +235,10 @@ def run_request(args: argparse.Namespace, reports: Path, suites: tuple[str, ...]
         args.select,
         args.timeout,
         args.allow_writes,
-        args.tags,
-        node_ids,
+        workers=args.workers,
+        reruns=args.reruns,
+        tags=args.tags,
+        node_ids=node_ids,
         expect_build=getattr(args, "expect_build", ""),
         interval_s=getattr(args, "interval", 2.0),
         duration_s=getattr(args, "duration", 300.0),

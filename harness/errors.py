@@ -33,6 +33,7 @@ class Problem(enum.Enum):
     UNKNOWN_SUITE = "unknown suite {name!r}; choose one of: {choices}"
     UNKNOWN_CHANNEL = "unknown channel {name!r}; choose one of: {choices}"
     RUN_NOT_FOUND = "run {run_id!r} not found under {root}; list runs with: ls {root}"
+    MISSING_TOOL = "{tool} is not installed; install it with: {fix}"
     BAD_ARGUMENT = "{reason}; see harness --help"
     ALREADY_PROMOTED = "{path} exists: this run was already promoted to that stage"
     UNREADABLE_RECORD = "{path}: not a promotion record ({reason}); pass a promotion-*.json file"

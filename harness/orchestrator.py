@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from harness.reporting.allure import (
 from harness.runners.base import RunContext, Runner, SuiteOptions, SuiteOutcome, SuiteResult
 from harness.runners.registry import runner_for
 from harness.runs import RunFolder, RunStatus, SuiteRecord, utc_now
-from harness.target import TargetOptions, open_target
+from harness.target import Deployment, TargetOptions, open_target, untargeted_deployment
 from harness.verdict import ExitCode, Verdict, VerdictReport, decide
 
 __all__ = ["RunRequest", "evaluate_run", "execute_run"]
@@ -66,15 +67,19 @@ def plan_run(request: RunRequest) -> Plan:
     if not request.suites:
         reason = f"stage {stage} in {gates_path} has no gates, so no suite to run; add gates"
         raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
-    for suite in request.suites:
-        runner_for(suite).preflight(request.root, request.options)
+    path = request.root / "environments" / f"{request.environment}.toml"
+    runners = [runner_for(suite) for suite in request.suites]
+    for runner in runners:
+        runner.preflight(request.root, request.options, environment, path)
+    if request.target.faults_file is not None and not any(r.needs_target for r in runners):
+        reason = f"--faults applies to suites that start the service, not to {request.suites[0]}"
+        raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
     if request.target.faults_file is not None and not request.target.faults_file.is_file():
         reason = f"fault file {request.target.faults_file} not found; check --faults"
         raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
     if request.target.faults_file is not None and not environment.target.embedded:
         reason = f"--faults applies only to the embedded service, not to {request.environment}"
         raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
-    path = request.root / "environments" / f"{request.environment}.toml"
     return Plan(environment, path, gates, stage)
 
 
@@ -109,22 +114,20 @@ def execute_run(request: RunRequest) -> ExitCode:
 
 
 def run_suites(request: RunRequest, plan: Plan, run: RunFolder) -> None:
-    workdir = run.subdir("sut")
-    with open_target(
-        plan.environment, plan.environment_path, request.target, workdir
-    ) as deployment:
+    runners = [runner_for(suite) for suite in request.suites]
+    with suite_target(runners, request, plan, run) as deployment:
         mask_account_passwords(plan.environment)
         manifest = run.manifest
         manifest.build_id, manifest.version = deployment.build_id, deployment.version
         manifest.target_url = deployment.base_url
         manifest.candidate = request.target.candidate
         run.save()
-        log.info("target %s reports build %s", deployment.base_url, deployment.build_id)
+        log.info("target %s reports build %s", deployment.base_url or "-", deployment.build_id)
         context = RunContext(
             request.root, run, plan.environment, plan.environment_path, deployment, request.options
         )
-        for suite in request.suites:
-            run_suite(runner_for(suite), context)
+        for runner in runners:
+            run_suite(runner, context)
 
 
 def run_suite(runner: Runner, context: RunContext) -> None:
@@ -137,6 +140,16 @@ def run_suite(runner: Runner, context: RunContext) -> None:
         record_suite(run, runner.name, SuiteResult(SuiteOutcome.INTERRUPTED, "interrupted"))
         raise
     record_suite(run, runner.name, result)
+
+
+def suite_target(
+    runners: list[Runner], request: RunRequest, plan: Plan, run: RunFolder
+) -> contextlib.AbstractContextManager[Deployment]:
+    """Open the environment's target, or none when every suite tests code rather than a service."""
+    if not any(runner.needs_target for runner in runners):
+        return contextlib.nullcontext(untargeted_deployment(request.target))
+    workdir = run.subdir("sut")
+    return open_target(plan.environment, plan.environment_path, request.target, workdir)
 
 
 def record_suite(run: RunFolder, suite: str, result: SuiteResult) -> None:

@@ -24,7 +24,7 @@ import httpx
 from harness.config.environment import Environment, Target
 from harness.errors import Problem, UsageError
 
-__all__ = ["Deployment", "TargetOptions", "open_target"]
+__all__ = ["Deployment", "TargetOptions", "open_target", "untargeted_deployment"]
 
 log = logging.getLogger(__name__)
 
@@ -287,6 +287,19 @@ def open_target(
         service.stop()
 
 
+def build_id_for(options: TargetOptions) -> str:
+    return options.build_id or os.environ.get("HARNESS_BUILD_ID") or "local-dev"
+
+
+def untargeted_deployment(options: TargetOptions) -> Deployment:
+    """Describe the build for a suite that tests code rather than a running deployment.
+
+    The build id follows the embedded service's rule: --build, else HARNESS_BUILD_ID, else
+    "local-dev". There is no URL to reach.
+    """
+    return Deployment(base_url="", realtime_url="", build_id=build_id_for(options), version="")
+
+
 def embedded_service(
     environment: Environment, options: TargetOptions, workdir: Path
 ) -> EmbeddedService:
@@ -297,5 +310,4 @@ def embedded_service(
     else:
         port = pick_free_port(target.host)
     faults = options.faults_file or (Path(target.faults_file) if target.faults_file else None)
-    build_id = options.build_id or os.environ.get("HARNESS_BUILD_ID") or "local-dev"
-    return EmbeddedService(target.host, port, workdir, environment, faults, build_id)
+    return EmbeddedService(target.host, port, workdir, environment, faults, build_id_for(options))

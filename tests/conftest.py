@@ -56,6 +56,11 @@ class Project:
         data: dict[str, object] = json.loads(((run or self.latest()) / "run.json").read_text())
         return data
 
+    def metrics(self, suite: str, run: Path | None = None) -> dict[str, dict[str, object]]:
+        path = (run or self.latest()) / "metrics" / f"{suite}.json"
+        entries = json.loads(path.read_text())["metrics"]
+        return {entry["name"]: entry for entry in entries}
+
     def write(self, relative: str, text: str) -> Path:
         path = self.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,10 +72,49 @@ class Project:
 def project(tmp_path: Path) -> Project:
     root = tmp_path / "project"
     root.mkdir()
-    for name in ["environments", "scenarios", "sut/faults"]:
+    for name in ["environments", "scenarios", "sut/faults", "sut/agent_chat", "suites"]:
         shutil.copytree(PROJECT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(PROJECT / "gates.toml", root / "gates.toml")
     return Project(root)
+
+
+ACCEPTANCE_STAGES = """
+[stages.acceptance]
+description = "Acceptance scenarios only"
+
+[[stages.acceptance.gates]]
+name = "uat-scenarios-executed"
+metric = "uat.scenarios.executed"
+comparison = ">"
+threshold = 0
+
+[[stages.acceptance.gates]]
+name = "uat-scenarios-passed"
+metric = "uat.scenarios.failed"
+comparison = "=="
+threshold = 0
+
+[stages.signoff]
+description = "Acceptance scenarios and every manual check signed"
+
+[[stages.signoff.gates]]
+name = "uat-scenarios-passed"
+metric = "uat.scenarios.failed"
+comparison = "=="
+threshold = 0
+
+[[stages.signoff.gates]]
+name = "uat-manual-signed"
+metric = "uat.manual.failed"
+comparison = "=="
+threshold = 0
+"""
+
+
+def add_acceptance_stages(project: Project) -> None:
+    """Add stages that need only uat evidence, for promotion tests that run no other suite."""
+    gates = project.root / "gates.toml"
+    gates.write_text(gates.read_text() + ACCEPTANCE_STAGES)
 
 
 def gate_outcomes(verdict: dict[str, object]) -> dict[str, str]:

@@ -109,6 +109,13 @@ def test_scenario_syntax_error(project: Project) -> None:
         (["run", "uat", "--stage", "qa"], "unknown stage 'qa'"),
         (["run", "uat", "--faults", "/nonexistent.toml"], "fault file /nonexistent.toml not found"),
         (["gate", "--run", "no-such-run"], "run 'no-such-run' not found"),
+        (["run", "unit", "--workers", "-1"], "'-1' is neither 'auto' nor a whole number"),
+        (["run", "unit", "--reruns", "many"], "'many' is not a whole number from 0 to 10"),
+        (["run", "uat", "--workers", "2"], "--workers and --reruns apply to the unit suite only"),
+        (
+            ["run", "unit", "--faults", "x.toml"],
+            "--faults applies to suites that start the service",
+        ),
     ],
 )
 def test_bad_flags(project: Project, args: list[str], fragment: str) -> None:
@@ -175,3 +182,20 @@ def assert_no_process(pid: int) -> None:
     else:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_missing_ingest_file(project: Project) -> None:
+    project.write(
+        "environments/ci.toml", '[target]\nembedded = true\n\n[unit]\ncoverage_xml = "no.xml"\n'
+    )
+    result = project.harness("run", "unit", "--env", "ci")
+    assert_one_line_error(result, "ci.toml: key unit.coverage_xml: file", "no.xml not found")
+    assert project.runs() == []
+
+
+def test_missing_checkout(project: Project) -> None:
+    command = '["t", "{junit_xml}", "{coverage_xml}"]'
+    text = f'[target]\nembedded = true\n\n[unit]\ncheckout = "gone"\ncommand = {command}\n'
+    project.write("environments/ext.toml", text)
+    result = project.harness("run", "unit", "--env", "ext")
+    assert_one_line_error(result, "ext.toml: key unit.checkout: checkout", "is not a folder")

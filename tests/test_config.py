@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.config import load_environment, load_gates
+from harness.config.environment import UnitMode
 from harness.errors import Problem, UsageError
 from tests.conftest import PROJECT
 
@@ -104,3 +105,53 @@ def test_unreadable_gates_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
         load_gates(tmp_path / "missing.toml")
     assert caught.value.problem is Problem.UNREADABLE_FILE
+
+
+UNIT_BASE = "[target]\nembedded = true\n\n[unit]\n"
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "reason"),
+    [
+        ('workers = "many"', "unit.workers", "'auto' or a whole number from 0 to 64"),
+        ("workers = -1", "unit.workers", "(got -1)"),
+        ("reruns = 11", "unit.reruns", "less than or equal to 10"),
+        ('checkout = "x"', "unit", "set checkout and command together"),
+        ('checkout = "x"\ncommand = ["pytest", "{junit}"]', "unit.command", "unknown placeholder"),
+        ('checkout = "x"\ncommand = ["pytest"]', "unit.command", "{junit_xml}"),
+        (
+            'checkout = "x"\ncommand = ["t", "{junit_xml}"]',
+            "unit.command",
+            "exactly one of {coverage_xml}",
+        ),
+        (
+            'checkout = "x"\ncommand = ["t", "{junit_xml}", "{coverage_xml}"]\njunit_xml = "j"',
+            "unit",
+            "not both",
+        ),
+        ('coverage_xml = "a"\ncoverage_data = "b"', "unit", "either coverage_xml or"),
+        ('junit_xml = "j.xml"', "unit", "junit_xml alone gives no coverage"),
+        ('coverage_html = "x"', "unit.coverage_html", "unknown key"),
+    ],
+)
+def test_invalid_unit_table_names_key(tmp_path: Path, table: str, key: str, reason: str) -> None:
+    write_environment(tmp_path, "bad", UNIT_BASE + table + "\n")
+    with pytest.raises(UsageError) as caught:
+        load_environment("bad", tmp_path)
+    message = caught.value.message()
+    assert f"bad.toml: key {key}:" in message
+    assert reason in message
+
+
+@pytest.mark.parametrize(
+    ("table", "mode"),
+    [
+        ("", UnitMode.EMBEDDED),
+        ('checkout = "x"\ncommand = ["t", "{junit_xml}", "{coverage_data}"]', UnitMode.COMMAND),
+        ('coverage_xml = "c.xml"\njunit_xml = "j.xml"', UnitMode.INGEST),
+        ('coverage_data = "c.db"', UnitMode.INGEST),
+    ],
+)
+def test_unit_table_modes(tmp_path: Path, table: str, mode: UnitMode) -> None:
+    write_environment(tmp_path, "ok", UNIT_BASE + table + "\n")
+    assert load_environment("ok", tmp_path).unit.mode is mode

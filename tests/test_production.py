@@ -152,6 +152,6 @@ def test_blue_green_candidate(project: Project, services: AgentChatServices) -> 
 
 
 def test_candidate_needs_configuration(project: Project) -> None:
-    result = project.harness("run", "uat", "--env", "production", "--candidate")
+    result = project.harness("run", "uat", "--env", "staging", "--candidate")
     assert result.returncode == 2
     assert "--candidate needs target.candidate_url_env" in result.stderr

@@ -14,7 +14,7 @@ import pytest
 from harness.metrics import Metric, MetricStore, file_sha256
 from harness.reporting.allure import executor_info
 from harness.runs import RunFolder, RunStatus, SuiteRecord
-from tests.conftest import Project
+from tests.conftest import Project, add_acceptance_stages
 
 ONE_GATE = """
 [stages.dev]
@@ -37,13 +37,14 @@ def ledger_lines(project: Project) -> list[dict[str, str]]:
 
 @pytest.mark.slow
 def test_promote_records_and_verifies(project: Project) -> None:
+    add_acceptance_stages(project)
     assert project.harness("run", "uat", "--build", "b-100").returncode == 0
 
-    promoted = project.harness("promote", "--run", "latest", "--to", "dev")
+    promoted = project.harness("promote", "--run", "latest", "--to", "acceptance")
     assert promoted.returncode == 0, promoted.stdout + promoted.stderr
-    assert "promoted build b-100 to dev" in promoted.stdout
+    assert "promoted build b-100 to acceptance" in promoted.stdout
 
-    record = json.loads(record_path(project).read_text())
+    record = json.loads(record_path(project, "acceptance").read_text())
     assert record["verdict"] == "PASS"
     assert record["build_id"] == "b-100"
     assert [gate["outcome"] for gate in record["gates"]] == ["PASS", "PASS"]
@@ -52,16 +53,16 @@ def test_promote_records_and_verifies(project: Project) -> None:
     assert "pytest" in record["tool_versions"]
     assert [line["record_id"] for line in ledger_lines(project)] == [record["record_id"]]
 
-    verified = project.harness("verify", str(record_path(project)))
+    verified = project.harness("verify", str(record_path(project, "acceptance")))
     assert verified.returncode == 0, verified.stdout
 
-    again = project.harness("promote", "--run", "latest", "--to", "dev")
+    again = project.harness("promote", "--run", "latest", "--to", "acceptance")
     assert again.returncode == 2
     assert "already promoted" in again.stderr
 
     junit = project.latest() / "junit" / "uat.xml"
     junit.write_text(junit.read_text() + "\n")
-    tampered = project.harness("verify", str(record_path(project)))
+    tampered = project.harness("verify", str(record_path(project, "acceptance")))
     assert tampered.returncode == 1
     assert "junit/uat.xml changed since the promotion" in tampered.stdout
 
@@ -88,23 +89,24 @@ def write_waiver(project: Project, build: str, expires: datetime.date) -> None:
 
 @pytest.mark.slow
 def test_waiver_applies_until_expiry(project: Project) -> None:
+    add_acceptance_stages(project)
     faults = str(project.root / "sut" / "faults" / "errors-50.toml")
     assert project.harness("run", "uat", "--faults", faults, "--build", "b-7").returncode == 1
     today = datetime.date.today()
 
     write_waiver(project, "b-7", today - datetime.timedelta(days=1))
-    expired = project.harness("promote", "--run", "latest", "--to", "dev")
+    expired = project.harness("promote", "--run", "latest", "--to", "acceptance")
     assert expired.returncode == 1
     assert "expired on" in expired.stdout
 
     write_waiver(project, "other-build", today)
-    other = project.harness("promote", "--run", "latest", "--to", "dev")
+    other = project.harness("promote", "--run", "latest", "--to", "acceptance")
     assert other.returncode == 1
 
     write_waiver(project, "b-7", today)
-    waived = project.harness("promote", "--run", "latest", "--to", "dev")
+    waived = project.harness("promote", "--run", "latest", "--to", "acceptance")
     assert waived.returncode == 0, waived.stdout + waived.stderr
-    record = json.loads(record_path(project).read_text())
+    record = json.loads(record_path(project, "acceptance").read_text())
     assert record["verdict"] == "WARN"
     assert record["waivers"][0]["approver"] == "R. Manager"
     assert record["gates"][1]["waiver"]["build"] == "b-7"

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import Project, gate_outcomes
+from tests.conftest import Project, add_acceptance_stages, gate_outcomes
 
 pytestmark = pytest.mark.slow
 
@@ -50,13 +50,14 @@ def test_rerun_only_failures(project: Project) -> None:
     assert "has no failed scenarios to rerun" in nothing.stderr
 
 
-def test_manual_signoff_gates_production(project: Project) -> None:
+def test_manual_signoff_gates_promotion(project: Project) -> None:
+    add_acceptance_stages(project)
     assert project.harness("run", "uat", "--build", "b-55").returncode == 0
     sheet = json.loads((project.latest() / "signoff" / "sheet.json").read_text())
     assert [item["item_id"] for item in sheet["items"]] == [MANUAL_ITEM]
     assert MANUAL_ITEM.split("::")[1] not in " ".join(junit_case_names(project))
 
-    unsigned = project.harness("promote", "--run", "latest", "--to", "production")
+    unsigned = project.harness("promote", "--run", "latest", "--to", "signoff")
     assert unsigned.returncode == 1
     assert "1 manual items are not signed off for build b-55" in unsigned.stdout
 
@@ -81,9 +82,9 @@ def test_manual_signoff_gates_production(project: Project) -> None:
     )
     assert signed.returncode == 0, signed.stderr
 
-    promoted = project.harness("promote", "--run", "latest", "--to", "production")
+    promoted = project.harness("promote", "--run", "latest", "--to", "signoff")
     assert promoted.returncode == 0, promoted.stdout + promoted.stderr
-    record = json.loads((project.latest() / "promotion-production.json").read_text())
+    record = json.loads((project.latest() / "promotion-signoff.json").read_text())
     assert gate_outcomes(record)["uat-manual-signed"] == "PASS"
     allure = (project.latest() / "allure-results").glob("*-result.json")
     assert any("signed pass by Q. Engineer" in path.read_text() for path in allure)

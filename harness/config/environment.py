@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import re
+import string
 from pathlib import Path
 from typing import Annotated, Self
 
@@ -12,7 +14,15 @@ import pydantic
 from harness.config.loader import StrictModel, load_toml_model
 from harness.errors import Problem, UsageError
 
-__all__ = ["Account", "Environment", "Target", "environment_names", "load_environment"]
+__all__ = [
+    "Account",
+    "Environment",
+    "Target",
+    "UnitMode",
+    "UnitSettings",
+    "environment_names",
+    "load_environment",
+]
 
 ENVIRONMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 EnvVarName = Annotated[str, pydantic.StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -53,6 +63,95 @@ class Target(StrictModel):
         return self
 
 
+class UnitMode(enum.StrEnum):
+    """Source of the unit suite's evidence."""
+
+    EMBEDDED = "embedded"  # suites/unit against sut/agent_chat, run by the harness
+    COMMAND = "command"  # another product's checkout, run with its own command
+    INGEST = "ingest"  # reports that another CI already produced; nothing runs
+
+
+# Placeholders the [unit] command may contain; the runner replaces them with run folder paths.
+COMMAND_PLACEHOLDERS = frozenset(
+    {"junit_xml", "coverage_xml", "coverage_data", "alluredir", "workers"}
+)
+MAX_WORKERS = 64
+
+
+def placeholders_in(command: list[str]) -> set[str]:
+    """Return the names of the {placeholders} in the command's arguments."""
+    names: set[str] = set()
+    for argument in command:
+        names.update(field for _, field, _, _ in string.Formatter().parse(argument) if field)
+    return names
+
+
+class UnitSettings(StrictModel):
+    """The [unit] table: how the unit suite runs, or which existing reports it ingests instead.
+
+    Paths are relative to the project root. With no checkout, command or report the harness runs
+    suites/unit against sut/agent_chat.
+    """
+
+    workers: str | int = "auto"
+    reruns: Annotated[int, pydantic.Field(ge=0, le=10)] = 0
+    checkout: str | None = None
+    command: Annotated[list[str], pydantic.Field(min_length=1)] | None = None
+    junit_xml: str | None = None
+    coverage_xml: str | None = None
+    coverage_data: str | None = None
+
+    @pydantic.field_validator("workers")
+    @classmethod
+    def check_workers(cls, workers: str | int) -> str | int:
+        if workers == "auto" or (isinstance(workers, int) and 0 <= workers <= MAX_WORKERS):
+            return workers
+        raise ValueError(f"workers must be 'auto' or a whole number from 0 to {MAX_WORKERS}")
+
+    @pydantic.field_validator("command")
+    @classmethod
+    def check_placeholders(cls, command: list[str] | None) -> list[str] | None:
+        if command is None:
+            return None
+        try:
+            names = placeholders_in(command)
+        except ValueError as error:
+            raise ValueError(f"invalid placeholder: {error}") from None
+        unknown = names - COMMAND_PLACEHOLDERS
+        if unknown:
+            choices = ", ".join(sorted(COMMAND_PLACEHOLDERS))
+            raise ValueError(f"unknown placeholder {sorted(unknown)[0]!r}; use one of: {choices}")
+        if "junit_xml" not in names:
+            raise ValueError("the command must write JUnit XML to {junit_xml}")
+        if len(names & {"coverage_xml", "coverage_data"}) != 1:
+            raise ValueError(
+                "the command must write coverage to exactly one of {coverage_xml} (Cobertura XML) "
+                "or {coverage_data} (coverage.py data)"
+            )
+        return command
+
+    @pydantic.model_validator(mode="after")
+    def check_one_mode(self) -> Self:
+        reports = [self.junit_xml, self.coverage_xml, self.coverage_data]
+        if (self.checkout is None) != (self.command is None):
+            raise ValueError("set checkout and command together, or neither")
+        if self.command is not None and any(reports):
+            raise ValueError("set either checkout and command, or report files to ingest, not both")
+        if self.coverage_xml is not None and self.coverage_data is not None:
+            raise ValueError("set either coverage_xml or coverage_data, not both")
+        if self.junit_xml is not None and self.coverage_xml is self.coverage_data is None:
+            raise ValueError("junit_xml alone gives no coverage; add coverage_xml or coverage_data")
+        return self
+
+    @property
+    def mode(self) -> UnitMode:
+        if self.command is not None:
+            return UnitMode.COMMAND
+        if self.coverage_xml is not None or self.coverage_data is not None:
+            return UnitMode.INGEST
+        return UnitMode.EMBEDDED
+
+
 class Environment(StrictModel):
     """One named target environment, read from environments/<name>.toml."""
 
@@ -62,6 +161,7 @@ class Environment(StrictModel):
     stage: str = "dev"
     target: Target
     accounts: dict[str, Account] = pydantic.Field(default_factory=dict)
+    unit: UnitSettings = pydantic.Field(default_factory=UnitSettings)
 
 
 def is_loopback(host: str) -> bool:

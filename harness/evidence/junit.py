@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,12 +14,17 @@ class EvidenceError(Exception):
     """An evidence file is missing, empty or cannot be parsed."""
 
 
+RERUNS_PROPERTY = "reruns"
+
+
 @dataclass(frozen=True)
 class JUnitCounts:
-    """Verdicts counted per test case, not taken from the summary attributes.
+    """Verdicts counted per test, not taken from the summary attributes.
 
     A testcase holding both a failure and an error (a test that failed and then broke in
-    teardown) counts once, as failed, so the verdicts add up to the number of test cases.
+    teardown) counts once, as failed, so the verdicts add up to the number of tests. A test that
+    pytest-rerunfailures ran again has one testcase per attempt (since version 16.6.1); it counts
+    once, with the verdict of its last attempt, and is flaky when that attempt passed.
     """
 
     total: int
@@ -27,6 +33,11 @@ class JUnitCounts:
     errors: int
     skipped: int
     failed_ids: tuple[str, ...] = ()
+    flaky_ids: tuple[str, ...] = ()
+
+    @property
+    def flaky(self) -> int:
+        return len(self.flaky_ids)
 
     @property
     def executed(self) -> int:
@@ -52,19 +63,42 @@ def parse_junit(path: Path) -> JUnitCounts:
     return count_cases(root.iter("testcase"))
 
 
-def count_cases(cases: object) -> JUnitCounts:
+def reruns_of(case: ElementTree.Element) -> int:
+    """Return the reruns that the harness's unit plugin recorded as a testcase property."""
+    for prop in case.iter("property"):
+        if prop.get("name") == RERUNS_PROPERTY and (prop.get("value") or "").isdigit():
+            return int(prop.get("value") or 0)
+    return 0
+
+
+def last_attempts(cases: Iterable[ElementTree.Element]) -> dict[str, tuple[int, int]]:
+    """Map each test id to the position of its last testcase and its number of attempts."""
+    attempts: dict[str, tuple[int, int]] = {}
+    for position, case in enumerate(cases):
+        identity = case_id(case)
+        previous = attempts.get(identity, (0, 0))[1]
+        attempts[identity] = (position, max(previous + 1, reruns_of(case) + 1))
+    return attempts
+
+
+def count_cases(cases: Iterable[ElementTree.Element]) -> JUnitCounts:
+    all_cases = list(cases)
     passed = failed = errors = skipped = 0
     failed_ids: list[str] = []
-    for case in cases:  # type: ignore[attr-defined]
+    flaky_ids: list[str] = []
+    for identity, (position, attempts) in last_attempts(all_cases).items():
+        case = all_cases[position]
         if case.find("failure") is not None:
             failed += 1
-            failed_ids.append(case_id(case))
+            failed_ids.append(identity)
         elif case.find("error") is not None:
             errors += 1
-            failed_ids.append(case_id(case))
+            failed_ids.append(identity)
         elif case.find("skipped") is not None:
             skipped += 1
         else:
             passed += 1
+            if attempts > 1:
+                flaky_ids.append(identity)
     total = passed + failed + errors + skipped
-    return JUnitCounts(total, passed, failed, errors, skipped, tuple(failed_ids))
+    return JUnitCounts(total, passed, failed, errors, skipped, tuple(failed_ids), tuple(flaky_ids))

@@ -47,6 +47,10 @@ class SuiteOptions:
     select: str = ""
     timeout_s: float = 1800.0
     allow_writes: bool = False
+    # pytest-xdist workers ("auto" or a count, 0 runs in one process) and reruns of a failed test;
+    # None keeps the environment's [unit] setting.
+    workers: str | int | None = None
+    reruns: int | None = None
     tags: str = ""
     node_ids: tuple[str, ...] = ()
     expect_build: str = ""
@@ -77,36 +81,65 @@ class SuiteResult:
 
 
 class Runner(Protocol):
-    """One suite kind. `preflight` rejects bad input before the target starts; `run` runs it."""
+    """One suite kind. `preflight` rejects bad input before the target starts; `run` runs it.
+
+    A runner with `needs_target` false tests code rather than a deployment, so the orchestrator
+    starts no service and reaches no URL for it.
+    """
 
     name: str
+    needs_target: bool
 
-    def preflight(self, root: Path, options: SuiteOptions) -> None: ...
+    def preflight(
+        self, root: Path, options: SuiteOptions, environment: Environment, environment_path: Path
+    ) -> None: ...
 
     def run(self, context: RunContext) -> SuiteResult: ...
 
 
 def classify_pytest(
-    exit_code: int, counts: JUnitCounts | EvidenceError
+    exit_code: int | None,
+    counts: JUnitCounts | EvidenceError,
+    collected: int | None = None,
+    incomplete: str = "",
 ) -> tuple[SuiteOutcome, str]:
     """Decide a pytest-based suite's outcome from its exit code and its JUnit counts together.
 
     The two must agree: a failure in the report with exit code 0, or exit code 1 with no failure
-    in the report, means the evidence cannot be trusted and the suite is an ERROR.
+    in the report, means the evidence cannot be trusted and the suite is an ERROR. `exit_code` is
+    None for a report ingested from elsewhere, which has no exit code to agree with. When
+    `collected` is given, the report must hold one verdict per collected test. `incomplete` names
+    other evidence of the run, such as coverage data, that is missing or broken; a run whose tests
+    all passed is then an ERROR.
     """
     if isinstance(counts, EvidenceError):
         if exit_code == 5:
             return SuiteOutcome.NO_EVIDENCE, "no tests were collected (pytest exit code 5)"
-        return SuiteOutcome.NO_EVIDENCE, f"{counts} (pytest exit code {exit_code})"
-    broken = counts.failed + counts.errors
+        suffix = "" if exit_code is None else f" (pytest exit code {exit_code})"
+        return SuiteOutcome.NO_EVIDENCE, f"{counts}{suffix}"
     if exit_code == 5 or counts.total == 0:
         return SuiteOutcome.NO_EVIDENCE, "no tests were collected"
     if counts.executed == 0:
         return SuiteOutcome.NO_EVIDENCE, f"all {counts.total} tests were skipped"
+    if collected is not None and collected != counts.total:
+        reason = f"{collected} tests were collected but the report holds {counts.total} verdicts"
+        return SuiteOutcome.ERROR, reason
+    broken = counts.failed + counts.errors
+    if exit_code is None:
+        exit_code = 1 if broken else 0
+    return classify_verdicts(exit_code, counts, broken, incomplete)
+
+
+def classify_verdicts(
+    exit_code: int, counts: JUnitCounts, broken: int, incomplete: str
+) -> tuple[SuiteOutcome, str]:
+    also = f"; {incomplete}" if incomplete else ""
+    if exit_code == 0 and broken == 0 and incomplete:
+        return SuiteOutcome.ERROR, f"{counts.passed} of {counts.total} passed, but {incomplete}"
     if exit_code == 0 and broken == 0:
         return SuiteOutcome.PASSED, f"{counts.passed} of {counts.total} passed"
     if exit_code == 1 and broken > 0:
-        return SuiteOutcome.FAILED, f"{broken} of {counts.total} failed"
+        return SuiteOutcome.FAILED, f"{broken} of {counts.total} failed{also}"
     if exit_code in (0, 1):
         return (
             SuiteOutcome.ERROR,
@@ -124,7 +157,11 @@ def metric_from(
     values: Mapping[str, int | Fraction],
     unknown_reason: str = "",
 ) -> list[Metric]:
-    """Build metrics with full provenance; with `unknown_reason` every value is recorded unknown."""
+    """Build metrics with full provenance; with `unknown_reason` every value is recorded unknown.
+
+    A Fraction is stored exactly as "numerator/denominator", so a percentage such as 8999/100 is
+    compared against its gate without rounding.
+    """
     run = context.run.manifest
     digest = file_sha256(evidence) if evidence.is_file() else ""
     relative = evidence.relative_to(context.run.path).as_posix()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from harness.config.environment import Environment
 from harness.errors import Problem, UsageError
 from harness.runners.base import RunContext, SuiteOptions, SuiteOutcome, SuiteResult, metric_from
 from harness.runs import write_json_atomically
@@ -59,8 +60,11 @@ class DeployRunner:
     """Polls /version on every instance until all report the expected build or time runs out."""
 
     name = "deploy"
+    needs_target = True
 
-    def preflight(self, root: Path, options: SuiteOptions) -> None:
+    def preflight(
+        self, root: Path, options: SuiteOptions, environment: Environment, environment_path: Path
+    ) -> None:
         if not options.expect_build:
             reason = "verify-deploy needs --expect-build BUILD_ID"
             raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
@@ -108,8 +112,11 @@ class ProbeRunner:
     """Runs the read-only checks every interval for a duration and measures availability."""
 
     name = "probe"
+    needs_target = True
 
-    def preflight(self, root: Path, options: SuiteOptions) -> None:
+    def preflight(
+        self, root: Path, options: SuiteOptions, environment: Environment, environment_path: Path
+    ) -> None:
         checks = options.duration_s / options.interval_s
         if options.interval_s <= 0 or options.duration_s <= 0 or checks > MAX_PROBE_CHECKS:
             reason = (

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from harness.channels.registry import check_channels
+from harness.config.environment import Environment
+from harness.errors import Problem, UsageError
 from harness.evidence.junit import EvidenceError, parse_junit
 from harness.metrics import MetricStore
 from harness.process import run_logged
@@ -19,9 +21,7 @@ from harness.runners.base import (
     classify_pytest,
     metric_from,
 )
-from harness.scenarios import check_feature_files
 from harness.selection import marker_expression
-from harness.signoff import write_sheet
 
 __all__ = ["UatRunner"]
 
@@ -32,8 +32,17 @@ class UatRunner:
     """Runs scenarios/ with pytest-bdd, allure-pytest-bdd and the harness's pytest plugin."""
 
     name = "uat"
+    needs_target = True
 
-    def preflight(self, root: Path, options: SuiteOptions) -> None:
+    def preflight(
+        self, root: Path, options: SuiteOptions, environment: Environment, environment_path: Path
+    ) -> None:
+        # Imported here because gherkin comes with the uat extra, which a unit-only install lacks.
+        from harness.scenarios import check_feature_files
+
+        if options.workers is not None or options.reruns is not None:
+            reason = "--workers and --reruns apply to the unit suite only"
+            raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
         check_channels(options.channels)
         check_feature_files(root / SCENARIO_DIR)
         marker_expression(options.tags, sensitive=False, allow_writes=False)
@@ -51,9 +60,10 @@ class UatRunner:
             output=context.run.subdir("logs") / "uat.log",
             timeout_s=context.options.timeout_s,
         )
-        MetricStore(context.run).write(
-            "uat-manual", write_sheet(context.run, context.root / SCENARIO_DIR)
-        )
+        from harness.signoff import write_sheet  # gherkin comes with the uat extra, see preflight
+
+        manual = write_sheet(context.run, context.root / SCENARIO_DIR)
+        MetricStore(context.run).write("uat-manual", manual)
         return self.result(context, exit_code, junit, run_path)
 
     def command(self, context: RunContext, junit: Path) -> list[str]:
