@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from harness.channels.registry import check_channels
+from harness.channels.registry import check_channels, preflight_channels
 from harness.evidence.junit import EvidenceError, parse_junit
 from harness.process import run_logged
 from harness.runners.base import (
@@ -33,6 +33,7 @@ class UatRunner:
     def preflight(self, root: Path, options: SuiteOptions) -> None:
         check_channels(options.channels)
         check_feature_files(root / SCENARIO_DIR)
+        preflight_channels(options.channels)
 
     def run(self, context: RunContext) -> SuiteResult:
         run_path = context.run.path
@@ -53,8 +54,8 @@ class UatRunner:
         run_path = context.run.path
         command = [sys.executable, "-m", "pytest", SCENARIO_DIR]
         # allure-pytest and allure-pytest-bdd both define --alluredir; the Gherkin flavour reports
-        # scenarios and steps, so the plain one is disabled here.
-        command += ["-p", "no:allure_pytest", "-p", "no:cacheprovider"]
+        # scenarios and steps, so it replaces the plain one that pyproject.toml enables.
+        command += ["-p", "no:allure_pytest", "-p", "allure_pytest_bdd", "-p", "no:cacheprovider"]
         command += [f"--alluredir={run_path / 'allure-results'}", f"--junitxml={junit}"]
         command += ["-o", "junit_family=xunit2", "-o", "junit_suite_name=uat"]
         command += ["--channel", ",".join(context.options.channels)]
