@@ -10,6 +10,7 @@ from pathlib import Path
 from harness.channels.registry import check_channels, preflight_channels
 from harness.evidence.junit import EvidenceError, parse_junit
 from harness.process import run_logged
+from harness.reporting.parity import parity_from_junit, write_parity
 from harness.runners.base import (
     RunContext,
     SuiteOptions,
@@ -20,7 +21,7 @@ from harness.runners.base import (
 )
 from harness.scenarios import check_feature_files
 
-__all__ = ["UatRunner"]
+__all__ = ["UatRunner", "write_target_file"]
 
 SCENARIO_DIR = "scenarios"
 
@@ -38,7 +39,7 @@ class UatRunner:
     def run(self, context: RunContext) -> SuiteResult:
         run_path = context.run.path
         junit = context.run.subdir("junit") / "uat.xml"
-        target_file = self.write_target_file(context)
+        target_file = write_target_file(context)
         command = self.command(context, junit)
         env = dict(os.environ, HARNESS_TARGET_FILE=str(target_file))
         exit_code = run_logged(
@@ -67,23 +68,6 @@ class UatRunner:
             command += ["-m", "readonly"]
         return command
 
-    def write_target_file(self, context: RunContext) -> Path:
-        """Describe the target for the pytest plugin; passwords stay in environment variables."""
-        deployment = context.deployment
-        data = {
-            "run_id": context.run.run_id,
-            "environment": context.environment.name,
-            "sensitive": context.environment.sensitive,
-            "base_url": deployment.base_url,
-            "realtime_url": deployment.realtime_url,
-            "build_id": deployment.build_id,
-            "request_timeout_s": context.environment.target.request_timeout_s,
-            "accounts": deployment.accounts,
-        }
-        path = context.run.path / "target.json"
-        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        return path
-
     def result(
         self, context: RunContext, exit_code: int, junit: Path, run_path: Path
     ) -> SuiteResult:
@@ -98,10 +82,31 @@ class UatRunner:
         values = uat_values(
             counts.total, counts.passed, counts.failed + counts.errors, counts.skipped
         )
+        matrix = parity_from_junit(junit)
+        write_parity(run_path, run_path / "allure-results", matrix)
+        values["uat.parity.gaps"] = len(matrix.gaps())
         # Only a report that agrees with the exit code yields numbers a gate may trust.
         unknown = "" if outcome in (SuiteOutcome.PASSED, SuiteOutcome.FAILED) else reason
         metrics = metric_from(context, self.name, junit, values, unknown)
         return SuiteResult(outcome, reason, exit_code, metrics)
+
+
+def write_target_file(context: RunContext) -> Path:
+    """Describe the target for the pytest plugin; passwords stay in environment variables."""
+    deployment = context.deployment
+    data = {
+        "run_id": context.run.run_id,
+        "environment": context.environment.name,
+        "sensitive": context.environment.sensitive,
+        "base_url": deployment.base_url,
+        "realtime_url": deployment.realtime_url,
+        "build_id": deployment.build_id,
+        "request_timeout_s": context.environment.target.request_timeout_s,
+        "accounts": deployment.accounts,
+    }
+    path = context.run.path / "target.json"
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def uat_values(total: int, passed: int, failed: int, skipped: int) -> dict[str, int]:

@@ -337,7 +337,9 @@ function connectSocket() {
 function onReady() {
   state.reconnectDelayMs = 500;
   setStatus("online");
-  if (state.roomId !== null) {
+  if (state.roomId === null) {
+    loadRooms().catch((error) => showError("chat-error", error));
+  } else {
     api("GET", `/api/rooms/${state.roomId}/messages?limit=${pageSize()}`)
       .then((page) => page.messages.forEach((message) => showMessage(message, "realtime")))
       .catch((error) => showError("chat-error", error));
