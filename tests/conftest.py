@@ -67,9 +67,10 @@ class Project:
 def project(tmp_path: Path) -> Project:
     root = tmp_path / "project"
     root.mkdir()
-    for name in ["environments", "scenarios", "sut/faults"]:
+    for name in ["environments", "scenarios", "sut/faults", "suites/e2e"]:
         shutil.copytree(PROJECT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(PROJECT / "gates.toml", root / "gates.toml")
+    for name in ["gates.toml", "e2e.toml"]:
+        shutil.copy(PROJECT / name, root / name)
     return Project(root)
 
 

@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from harness.channels.base import BrowserUnavailable, ChannelError
 from harness.channels.browser import (
     CHROMIUM_ARGS,
+    INSTALL_ADVICE,
     block_non_loopback,
     log_in_over_api,
     resolve_chromium,
@@ -75,13 +76,15 @@ class DesktopShell:
             if self.process.poll() is not None:
                 raise BrowserUnavailable(
                     f"{self.executable} exited with code {self.process.returncode} "
-                    f"before opening its DevTools port"
+                    f"before opening its DevTools port; {INSTALL_ADVICE}"
                 )
             lines = port_file.read_text().splitlines() if port_file.is_file() else []
             if lines and lines[0].isdigit():
                 return int(lines[0])
             time.sleep(POLL_INTERVAL_S)
-        raise BrowserUnavailable(f"{self.executable} opened no DevTools port in {timeout_s:g} s")
+        raise BrowserUnavailable(
+            f"{self.executable} opened no DevTools port in {timeout_s:g} s; {INSTALL_ADVICE}"
+        )
 
     def stop(self) -> None:
         """Stop the shell by its PID (SIGTERM, then SIGKILL) and delete its profile."""

@@ -144,6 +144,9 @@ class E2eRunner:
     def pytest(self, context: RunContext, env: dict[str, str], junit: Path, retry: bool) -> int:
         run_path = context.run.path
         command = [sys.executable, "-m", "pytest", SUITE_DIR]
+        # allure-pytest-bdd defines --alluredir too; this suite has no Gherkin, so the plain
+        # plugin reports it.
+        command += ["-p", "no:allure_pytest_bdd", "-p", "allure_pytest"]
         command += [f"--alluredir={run_path / 'allure-results'}", f"--junitxml={junit}"]
         command += ["-o", "junit_family=xunit2", "-o", "junit_suite_name=e2e"]
         command += ["-o", f"cache_dir={run_path / 'e2e' / 'pytest-cache'}"]
