@@ -171,6 +171,8 @@ class ClientSession:
         return self.wait_for_new(room, body, set(), what, timeout_s)
 
     def received(self, room: Room) -> list[ChatMessage]:
+        # NOTE: these are the messages the page shows, history included. The client shows each
+        # message id once, so a duplicate delivery of one id is invisible here, unlike on api.
         self.select_room(room)
         return self.messages(room)
 

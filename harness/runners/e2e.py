@@ -1,7 +1,7 @@
 """The e2e runner: Playwright tests of the web client's critical flows, once per browser project.
 
-A test that fails is run again (`retries` in e2e.toml) through pytest's last-failed cache; one
-that passes on a retry counts as flaky, one that fails every attempt as failed.
+A failed test runs again, up to `retries` times from e2e.toml, through pytest's last-failed cache.
+A test that passes on a retry counts as flaky, and one that fails every attempt counts as failed.
 """
 
 from __future__ import annotations
@@ -144,8 +144,8 @@ class E2eRunner:
     def pytest(self, context: RunContext, env: dict[str, str], junit: Path, retry: bool) -> int:
         run_path = context.run.path
         command = [sys.executable, "-m", "pytest", SUITE_DIR]
-        # allure-pytest-bdd defines --alluredir too; this suite has no Gherkin, so the plain
-        # plugin reports it.
+        # allure-pytest-bdd defines --alluredir too, and this suite has no Gherkin, so only the
+        # plain plugin loads.
         command += ["-p", "no:allure_pytest_bdd", "-p", "allure_pytest"]
         command += [f"--alluredir={run_path / 'allure-results'}", f"--junitxml={junit}"]
         command += ["-o", "junit_family=xunit2", "-o", "junit_suite_name=e2e"]
