@@ -53,6 +53,13 @@ def promote(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def e2e(session: nox.Session) -> None:
+    """Run the browser tests of the web client per browser project; needs Chromium (see README)."""
+    session.install("-e", ".[e2e]")
+    session.run("harness", "run", "e2e", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the harness's own tests under coverage; fails below 90% line coverage of harness/."""
     session.install("-e", ".[dev]")
@@ -67,7 +74,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Check style with ruff and types with mypy."""
     session.install("-e", ".[dev]")
-    session.run("ruff", "check", "harness", "scenarios", "tests", "noxfile.py")
+    session.run("ruff", "check", "harness", "scenarios", "suites/e2e", "tests", "noxfile.py")
     session.run("mypy")
 
 

@@ -32,6 +32,7 @@ class Problem(enum.Enum):
     UNKNOWN_STAGE = "unknown stage {name!r} in {path}; choose one of: {choices}"
     UNKNOWN_SUITE = "unknown suite {name!r}; choose one of: {choices}"
     UNKNOWN_CHANNEL = "unknown channel {name!r}; choose one of: {choices}"
+    BROWSER_UNAVAILABLE = "{what} cannot run: {reason}"
     RUN_NOT_FOUND = "run {run_id!r} not found under {root}; list runs with: ls {root}"
     MISSING_TOOL = "{tool} is not installed; install it with: {fix}"
     BAD_ARGUMENT = "{reason}; see harness --help"

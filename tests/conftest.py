@@ -74,7 +74,8 @@ def project(tmp_path: Path) -> Project:
     root.mkdir()
     for name in ["environments", "scenarios", "sut/faults", "sut/agent_chat", "suites"]:
         shutil.copytree(PROJECT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(PROJECT / "gates.toml", root / "gates.toml")
+    for name in ["gates.toml", "e2e.toml"]:
+        shutil.copy(PROJECT / name, root / name)
     return Project(root)
 
 

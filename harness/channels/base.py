@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Channel", "ChannelError", "ChatMessage", "ChatSession", "LoginRejected", "Room"]
+__all__ = [
+    "BrowserUnavailable",
+    "Channel",
+    "ChannelError",
+    "ChatMessage",
+    "ChatSession",
+    "LoginRejected",
+    "Room",
+]
 
 
 class ChannelError(Exception):
@@ -14,6 +22,10 @@ class ChannelError(Exception):
 
 class LoginRejected(ChannelError):
     """The product rejected a login."""
+
+
+class BrowserUnavailable(Exception):
+    """A browser is missing or does not start; the message says what to install."""
 
 
 @dataclass(frozen=True)

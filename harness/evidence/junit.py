@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["EvidenceError", "JUnitCounts", "parse_junit"]
+__all__ = ["EvidenceError", "JUnitCounts", "case_outcomes", "parse_junit"]
 
 
 class EvidenceError(Exception):
@@ -48,8 +48,7 @@ def case_id(case: ElementTree.Element) -> str:
     return f"{case.get('classname', '')}::{case.get('name', '')}"
 
 
-def parse_junit(path: Path) -> JUnitCounts:
-    """Count the verdicts in a JUnit XML file; raise EvidenceError if it is missing or corrupt."""
+def read_root(path: Path) -> ElementTree.Element:
     if not path.is_file():
         raise EvidenceError(f"{path.name} is missing")
     if path.stat().st_size == 0:
@@ -60,7 +59,24 @@ def parse_junit(path: Path) -> JUnitCounts:
         raise EvidenceError(f"{path.name} is not valid XML: {error}") from None
     if root.tag not in {"testsuites", "testsuite"}:
         raise EvidenceError(f"{path.name} is not JUnit XML (root element <{root.tag}>)")
-    return count_cases(root.iter("testcase"))
+    return root
+
+
+def parse_junit(path: Path) -> JUnitCounts:
+    """Count the verdicts in a JUnit XML file; raise EvidenceError if it is missing or corrupt."""
+    return count_cases(read_root(path).iter("testcase"))
+
+
+def case_outcomes(path: Path) -> dict[str, str]:
+    """Map each test case's "classname::name" to passed, failed, error or skipped."""
+    outcomes = {}
+    for case in read_root(path).iter("testcase"):
+        outcome = "passed"
+        for tag in ("skipped", "error", "failure"):
+            if case.find(tag) is not None:
+                outcome = "failed" if tag == "failure" else tag
+        outcomes[case_id(case)] = outcome
+    return outcomes
 
 
 def reruns_of(case: ElementTree.Element) -> int:

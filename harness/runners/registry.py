@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from harness.errors import Problem, UsageError
 from harness.runners.base import Runner
+from harness.runners.e2e import E2eRunner
 from harness.runners.production import DeployRunner, ProbeRunner
 from harness.runners.uat import UatRunner
 from harness.runners.unit import UnitRunner
 
 __all__ = ["RUNNERS", "runner_for"]
 
-ALL_RUNNERS: list[Runner] = [UatRunner(), UnitRunner(), DeployRunner(), ProbeRunner()]
+ALL_RUNNERS: list[Runner] = [
+    UatRunner(),
+    UnitRunner(),
+    E2eRunner(),
+    DeployRunner(),
+    ProbeRunner(),
+]
 RUNNERS: dict[str, Runner] = {runner.name: runner for runner in ALL_RUNNERS}
 
 

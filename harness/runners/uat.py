@@ -7,12 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-from harness.channels.registry import check_channels
+from harness.channels.registry import check_channels, preflight_channels
 from harness.config.environment import Environment
 from harness.errors import Problem, UsageError
 from harness.evidence.junit import EvidenceError, parse_junit
 from harness.metrics import MetricStore
 from harness.process import run_logged
+from harness.reporting.parity import parity_from_junit, write_parity
 from harness.runners.base import (
     RunContext,
     SuiteOptions,
@@ -23,7 +24,7 @@ from harness.runners.base import (
 )
 from harness.selection import marker_expression
 
-__all__ = ["UatRunner"]
+__all__ = ["UatRunner", "write_target_file"]
 
 SCENARIO_DIR = "scenarios"
 
@@ -46,11 +47,12 @@ class UatRunner:
         check_channels(options.channels)
         check_feature_files(root / SCENARIO_DIR)
         marker_expression(options.tags, sensitive=False, allow_writes=False)
+        preflight_channels(options.channels)
 
     def run(self, context: RunContext) -> SuiteResult:
         run_path = context.run.path
         junit = context.run.subdir("junit") / "uat.xml"
-        target_file = self.write_target_file(context)
+        target_file = write_target_file(context)
         command = self.command(context, junit)
         env = dict(os.environ, HARNESS_TARGET_FILE=str(target_file))
         exit_code = run_logged(
@@ -71,8 +73,8 @@ class UatRunner:
         options = context.options
         command = [sys.executable, "-m", "pytest", *(options.node_ids or [SCENARIO_DIR])]
         # allure-pytest and allure-pytest-bdd both define --alluredir; the Gherkin flavour reports
-        # scenarios and steps, so the plain one is disabled here.
-        command += ["-p", "no:allure_pytest", "-p", "no:cacheprovider"]
+        # scenarios and steps, so it replaces the plain one that pyproject.toml enables.
+        command += ["-p", "no:allure_pytest", "-p", "allure_pytest_bdd", "-p", "no:cacheprovider"]
         command += [f"--alluredir={run_path / 'allure-results'}", f"--junitxml={junit}"]
         command += ["-o", "junit_family=xunit2", "-o", "junit_suite_name=uat"]
         command += ["--channel", ",".join(options.channels)]
@@ -82,23 +84,6 @@ class UatRunner:
         sensitive = context.environment.sensitive
         command += ["-m", marker_expression(options.tags, sensitive, options.allow_writes)]
         return command
-
-    def write_target_file(self, context: RunContext) -> Path:
-        """Describe the target for the pytest plugin; passwords stay in environment variables."""
-        deployment = context.deployment
-        data = {
-            "run_id": context.run.run_id,
-            "environment": context.environment.name,
-            "sensitive": context.environment.sensitive,
-            "base_url": deployment.base_url,
-            "realtime_url": deployment.realtime_url,
-            "build_id": deployment.build_id,
-            "request_timeout_s": context.environment.target.request_timeout_s,
-            "accounts": deployment.accounts,
-        }
-        path = context.run.path / "target.json"
-        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        return path
 
     def result(
         self, context: RunContext, exit_code: int, junit: Path, run_path: Path
@@ -114,10 +99,32 @@ class UatRunner:
         values = uat_values(
             counts.total, counts.passed, counts.failed + counts.errors, counts.skipped
         )
+        matrix = parity_from_junit(junit)
+        if len(matrix.channels) > 1:
+            write_parity(run_path, run_path / "allure-results", matrix)
+        values["uat.parity.gaps"] = len(matrix.gaps())
         # Only a report that agrees with the exit code yields numbers a gate may trust.
         unknown = "" if outcome in (SuiteOutcome.PASSED, SuiteOutcome.FAILED) else reason
         metrics = metric_from(context, self.name, junit, values, unknown)
         return SuiteResult(outcome, reason, exit_code, metrics)
+
+
+def write_target_file(context: RunContext) -> Path:
+    """Describe the target for the pytest plugin; passwords stay in environment variables."""
+    deployment = context.deployment
+    data = {
+        "run_id": context.run.run_id,
+        "environment": context.environment.name,
+        "sensitive": context.environment.sensitive,
+        "base_url": deployment.base_url,
+        "realtime_url": deployment.realtime_url,
+        "build_id": deployment.build_id,
+        "request_timeout_s": context.environment.target.request_timeout_s,
+        "accounts": deployment.accounts,
+    }
+    path = context.run.path / "target.json"
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def uat_values(total: int, passed: int, failed: int, skipped: int) -> dict[str, int]:

@@ -3,10 +3,12 @@
 The configuration is JSON or TOML of this shape::
 
     {"seed": 1,
-     "routes": {"POST /api/rooms/{room_id}/messages": {"latency_ms": 200, "error_rate": 0.5}}}
+     "routes": {"POST /api/rooms/{room_id}/messages": {"latency_ms": 200, "error_rate": 0.5}},
+     "client": ["broken-send"]}
 
 A route key is "METHOD path-template" as FastAPI routes it, or "*" for every /api HTTP route.
-A route's own entry replaces the "*" entry for that route.
+A route's own entry replaces the "*" entry for that route. "client" lists faults that the web
+client applies to itself (CLIENT_FAULTS), so a browser test can be shown to catch a broken client.
 """
 
 import asyncio
@@ -27,7 +29,9 @@ logger = logging.getLogger(__name__)
 WILDCARD = "*"
 MAX_LATENCY_MS = 60_000
 _ROUTE_KEY = re.compile(r"^(GET|POST|PUT|PATCH|DELETE) (/api/\S*)$")
-_TOP_LEVEL_KEYS = {"seed", "routes"}
+_TOP_LEVEL_KEYS = {"seed", "routes", "client"}
+# "broken-send": the send button swallows the submit and sends nothing.
+CLIENT_FAULTS = frozenset({"broken-send"})
 _ROUTE_FIELDS = {"latency_ms", "error_rate"}
 
 
@@ -45,6 +49,7 @@ class FaultConfig:
 
     seed: int = 0
     routes: Mapping[str, RouteFault] = field(default_factory=dict)
+    client: tuple[str, ...] = ()
 
     @property
     def enabled(self) -> bool:
@@ -61,14 +66,25 @@ def parse_faults(data: object, source: str) -> FaultConfig:
     unknown = sorted(set(data) - _TOP_LEVEL_KEYS)
     if unknown:
         raise ConfigError(
-            f"{source}: unknown key {unknown[0]!r}; allowed keys are 'seed' and 'routes'"
+            f"{source}: unknown key {unknown[0]!r}; allowed keys are 'seed', 'routes' and 'client'"
         )
     seed = _parse_seed(data.get("seed", 0), source)
     routes = data.get("routes", {})
     if not isinstance(routes, dict):
         raise ConfigError(f"{source}: 'routes' must be an object mapping route keys to faults")
     parsed = {key: _parse_route(key, value, source) for key, value in routes.items()}
-    return FaultConfig(seed=seed, routes=parsed)
+    client = _parse_client(data.get("client", []), source)
+    return FaultConfig(seed=seed, routes=parsed, client=client)
+
+
+def _parse_client(value: object, source: str) -> tuple[str, ...]:
+    choices = ", ".join(sorted(CLIENT_FAULTS))
+    if not isinstance(value, list):
+        raise ConfigError(f"{source}: 'client' must be a list of client faults ({choices})")
+    for name in value:
+        if name not in CLIENT_FAULTS:
+            raise ConfigError(f"{source}: unknown client fault {name!r}; choose from: {choices}")
+    return tuple(value)
 
 
 def _parse_seed(seed: object, source: str) -> int:
@@ -167,6 +183,10 @@ class FaultInjector:
     @property
     def enabled(self) -> bool:
         return self._config.enabled
+
+    @property
+    def client_faults(self) -> tuple[str, ...]:
+        return self._config.client
 
     def fault_for(self, route_key: str) -> RouteFault | None:
         """Return the faults for a route key such as "GET /api/me", or None when it has none."""

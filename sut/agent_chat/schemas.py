@@ -21,6 +21,10 @@ class VersionOut(BaseModel):
     build: str
 
 
+class ClientConfigOut(BaseModel):
+    faults: list[str]
+
+
 class LoginIn(BaseModel):
     username: str = Field(max_length=64)
     password: str = Field(max_length=1024)
