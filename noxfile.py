@@ -32,6 +32,13 @@ def uat(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def contract(session: nox.Session) -> None:
+    """Test an environment's API against its OpenAPI document with schemathesis, and gate it."""
+    session.install("-e", ".[contract]")
+    session.run("harness", "run", "contract", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the harness's own tests under coverage; fails below 90% line coverage of harness/."""
     session.install("-e", ".[dev]")

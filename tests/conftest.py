@@ -105,11 +105,11 @@ def agent_chat(tmp_path: Path) -> Iterator[str]:
         service.wait(10)
 
 
-def wait_until_healthy(base_url: str, timeout_s: float = 30.0) -> None:
+def wait_until_healthy(base_url: str, timeout_s: float = 30.0, path: str = "/healthz") -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
+            if httpx.get(f"{base_url}{path}", timeout=1.0).status_code == 200:
                 return
         except httpx.HTTPError:
             time.sleep(0.1)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from harness.errors import Problem, UsageError
 from harness.runners.base import Runner
+from harness.runners.contract import ContractRunner
 from harness.runners.uat import UatRunner
 
 __all__ = ["RUNNERS", "runner_for"]
 
-RUNNERS: dict[str, Runner] = {runner.name: runner for runner in [UatRunner()]}
+RUNNER_LIST: list[Runner] = [UatRunner(), ContractRunner()]
+RUNNERS: dict[str, Runner] = {runner.name: runner for runner in RUNNER_LIST}
 
 
 def runner_for(name: str) -> Runner:
