@@ -39,6 +39,13 @@ def contract(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def security(session: nox.Session) -> None:
+    """Run bandit on the code, and DAST and TLS checks on an environment, and gate them."""
+    session.install("-e", ".[security]")
+    session.run("harness", "run", "security", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the harness's own tests under coverage; fails below 90% line coverage of harness/."""
     session.install("-e", ".[dev]")

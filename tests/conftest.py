@@ -67,9 +67,10 @@ class Project:
 def project(tmp_path: Path) -> Project:
     root = tmp_path / "project"
     root.mkdir()
-    for name in ["environments", "scenarios", "sut/faults"]:
+    for name in ["environments", "scenarios", "sut/faults", "sut/agent_chat", "harness"]:
         shutil.copytree(PROJECT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(PROJECT / "gates.toml", root / "gates.toml")
+    for name in ["gates.toml", "security.toml", "security-baseline.toml"]:
+        shutil.copy(PROJECT / name, root / name)
     return Project(root)
 
 

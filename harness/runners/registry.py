@@ -5,11 +5,12 @@ from __future__ import annotations
 from harness.errors import Problem, UsageError
 from harness.runners.base import Runner
 from harness.runners.contract import ContractRunner
+from harness.runners.security import SecurityRunner
 from harness.runners.uat import UatRunner
 
 __all__ = ["RUNNERS", "runner_for"]
 
-RUNNER_LIST: list[Runner] = [UatRunner(), ContractRunner()]
+RUNNER_LIST: list[Runner] = [UatRunner(), ContractRunner(), SecurityRunner()]
 RUNNERS: dict[str, Runner] = {runner.name: runner for runner in RUNNER_LIST}
 
 

@@ -64,7 +64,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     Starlette's 405 names only the methods of the first route whose path matches, so for a path
     served by two routes (GET and POST /api/rooms) it would hide one of them.
     """
-    assert isinstance(exc, HTTPException)
+    if not isinstance(exc, HTTPException):
+        raise exc
     if exc.status_code == 405:
         allow = ", ".join(sorted(_methods_of_path(request.app, request.scope)))
         exc = HTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": allow})
