@@ -17,7 +17,7 @@ NonEmpty = Annotated[str, pydantic.StringConstraints(min_length=1)]
 
 
 class Sast(StrictModel):
-    """What bandit scans, relative to the project root, and where the accepted findings are."""
+    """bandit's targets, relative to the project root, and the file of accepted findings."""
 
     targets: Annotated[list[NonEmpty], pydantic.Field(min_length=1)]
     baseline: NonEmpty

@@ -33,7 +33,7 @@ ALLURE_STATUS = {True: "passed", False: "failed", None: "skipped"}
 
 @dataclass
 class SecurityEvidence:
-    """What the three parts of the suite found, before it becomes metrics and Allure results."""
+    """Results of the suite's three parts, before they become metrics and Allure results."""
 
     sast: BanditReport | EvidenceError
     new_findings: list[SastFinding] = field(default_factory=list)

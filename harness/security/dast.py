@@ -45,7 +45,7 @@ class ProbeResult:
 
 @dataclass(frozen=True)
 class DastTarget:
-    """What the probes need: the deployment, one login, the OpenAPI document and the limits."""
+    """Inputs of the probes: a deployment client, one login, the OpenAPI document and limits."""
 
     client: httpx.Client
     openapi: dict[str, object]
