@@ -102,7 +102,9 @@ def test_contract_failure_reaches_allure(project: Project, fake_api: str) -> Non
 
 
 def test_contract_no_operations_is_no_evidence(project: Project, fake_api: str) -> None:
-    set_contract(project, "staging", 'openapi_url = "/empty-openapi.json"')
+    set_contract(
+        project, "staging", 'openapi_url = "/empty-openapi.json"\nseed = 7\nmax_time_s = 5'
+    )
     result = project.harness("run", "contract", "--env", "staging", env=staging_env(fake_api))
     assert result.returncode == 1, result.stdout + result.stderr
     outcomes = gate_outcomes(project.verdict())
@@ -130,6 +132,15 @@ def test_contract_openapi_does_not_parse(project: Project) -> None:
     assert "does not parse as JSON" in result.stderr
     assert project.manifest()["suites"]["contract"]["outcome"] == "error"  # type: ignore[index]
     assert set(gate_outcomes(project.verdict()).values()) == {"NO_EVIDENCE"}
+
+
+def test_contract_unknown_actor(project: Project) -> None:
+    set_contract(project, "local", 'actor = "zed"')
+    result = project.harness("run", "contract")
+    assert result.returncode == 1, result.stdout + result.stderr
+    reason = "contract.actor 'zed' is not an account of local; use one of: alice, bob"
+    assert reason in result.stderr
+    assert project.manifest()["suites"]["contract"]["outcome"] == "error"  # type: ignore[index]
 
 
 def test_contract_sensitive_sends_safe_methods(project: Project, agent_chat: str) -> None:
