@@ -60,6 +60,20 @@ def e2e(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def contract(session: nox.Session) -> None:
+    """Test an environment's API against its OpenAPI document with schemathesis, and gate it."""
+    session.install("-e", ".[contract]")
+    session.run("harness", "run", "contract", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def security(session: nox.Session) -> None:
+    """Run bandit on the code, and DAST and TLS checks on an environment, and gate them."""
+    session.install("-e", ".[security]")
+    session.run("harness", "run", "security", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the harness's own tests under coverage; fails below 90% line coverage of harness/."""
     session.install("-e", ".[dev]")

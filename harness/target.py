@@ -12,6 +12,7 @@ import os
 import secrets
 import shlex
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -24,7 +25,13 @@ import httpx
 from harness.config.environment import Environment, Target
 from harness.errors import Problem, UsageError
 
-__all__ = ["Deployment", "TargetOptions", "open_target", "untargeted_deployment"]
+__all__ = [
+    "Deployment",
+    "TargetOptions",
+    "open_target",
+    "tls_verification",
+    "untargeted_deployment",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +60,20 @@ class Deployment:
     build_id: str
     version: str
     accounts: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The CA bundle that verifies the deployment's certificate; None means the system's.
+    ca_file: str | None = None
+
+
+def tls_verification(ca_file: str | None) -> ssl.SSLContext:
+    """Return the client TLS context for a deployment: the system's trust store or `ca_file`."""
+    return ssl.create_default_context(cafile=ca_file)
+
+
+def resolve_file(value: str | None, environment_path: Path) -> str | None:
+    """Resolve a path from an environment file against the project root above environments/."""
+    if value is None:
+        return None
+    return str(environment_path.parent.parent / value)
 
 
 def realtime_url_for(base_url: str, target: Target) -> str:
@@ -62,11 +83,13 @@ def realtime_url_for(base_url: str, target: Target) -> str:
     return f"{'wss' if scheme == 'https' else 'ws'}://{rest}"
 
 
-def read_version(base_url: str, timeout_s: float, advice: str) -> tuple[str, str]:
+def read_version(
+    base_url: str, timeout_s: float, advice: str, ca_file: str | None = None
+) -> tuple[str, str]:
     """Return (build id, version) from /version, or raise UsageError for an unreachable target."""
     url = f"{base_url}/version"
     try:
-        response = httpx.get(url, timeout=timeout_s)
+        response = httpx.get(url, timeout=timeout_s, verify=tls_verification(ca_file))
         response.raise_for_status()
         data = response.json()
         return str(data["build"]), str(data["version"])
@@ -159,10 +182,13 @@ def generate_missing_passwords(environment: Environment) -> None:
     """Give the embedded service's seeded accounts a password for this run when none is set.
 
     The password lives only in this process's environment and the service's, never in a file.
+    The token-signing key named by target.token_secret_env is generated the same way.
     """
-    for account in environment.accounts.values():
-        if not os.environ.get(account.password_env):
-            os.environ[account.password_env] = secrets.token_urlsafe(18)
+    variables = [account.password_env for account in environment.accounts.values()]
+    variables += [environment.target.token_secret_env or ""]
+    for variable in filter(None, variables):
+        if not os.environ.get(variable):
+            os.environ[variable] = secrets.token_urlsafe(18)
 
 
 @dataclass
@@ -175,12 +201,15 @@ class EmbeddedService:
     environment: Environment
     faults_file: Path | None
     build_id: str
+    tls_files: tuple[str, str] | None = None
+    ca_file: str | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.tls_files else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     def command(self) -> list[str]:
         command = [
@@ -195,11 +224,16 @@ class EmbeddedService:
         command += ["--db", str(self.workdir / "agent_chat.db")]
         if self.faults_file is not None:
             command += ["--faults-file", str(self.faults_file)]
+        if self.tls_files is not None:
+            command += ["--ssl-certfile", self.tls_files[0], "--ssl-keyfile", self.tls_files[1]]
         return command
 
     def child_environment(self) -> dict[str, str]:
         child = dict(os.environ)
         child["AGENT_CHAT_BUILD_ID"] = self.build_id
+        secret_env = self.environment.target.token_secret_env
+        if secret_env:
+            child["AGENT_CHAT_TOKEN_SECRET"] = os.environ[secret_env]
         passwords = {account.password_env for account in self.environment.accounts.values()}
         if len(passwords) == 1:
             child["AGENT_CHAT_SEED_PASSWORD"] = os.environ[passwords.pop()]
@@ -226,7 +260,9 @@ class EmbeddedService:
             if self.process.poll() is not None:
                 raise UsageError(Problem.SERVICE_FAILED, {"reason": self.failure_reason()})
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
+                verify = tls_verification(self.ca_file)
+                health = httpx.get(f"{self.base_url}/healthz", timeout=1.0, verify=verify)
+                if health.status_code == 200:
                     log.info(
                         "embedded service ready at %s (pid %d)", self.base_url, self.process.pid
                     )
@@ -265,24 +301,27 @@ def open_target(
         base_url = resolve_remote_url(environment, options, path)
         accounts = account_secrets(environment, path)
         advice = f"check target.base_url in {path} and that the deployment is up"
-        build_id, version = read_version(base_url, target.request_timeout_s, advice)
+        ca_file = resolve_file(target.ca_file, path)
+        build_id, version = read_version(base_url, target.request_timeout_s, advice, ca_file)
         if options.build_id and options.build_id != build_id:
             raise UsageError(
                 Problem.BUILD_MISMATCH,
                 {"url": base_url, "actual": build_id, "expected": options.build_id},
             )
-        yield Deployment(base_url, realtime_url_for(base_url, target), build_id, version, accounts)
+        realtime = realtime_url_for(base_url, target)
+        yield Deployment(base_url, realtime, build_id, version, accounts, ca_file)
         return
 
     generate_missing_passwords(environment)
     accounts = account_secrets(environment, path)
-    service = embedded_service(environment, options, workdir)
+    service = embedded_service(environment, options, workdir, path)
     try:
         service.start(target.startup_timeout_s)
         advice = f"see {workdir / 'service.log'}"
-        build_id, version = read_version(service.base_url, target.request_timeout_s, advice)
+        timeout_s = target.request_timeout_s
+        build_id, version = read_version(service.base_url, timeout_s, advice, service.ca_file)
         realtime = realtime_url_for(service.base_url, target)
-        yield Deployment(service.base_url, realtime, build_id, version, accounts)
+        yield Deployment(service.base_url, realtime, build_id, version, accounts, service.ca_file)
     finally:
         service.stop()
 
@@ -301,7 +340,7 @@ def untargeted_deployment(options: TargetOptions) -> Deployment:
 
 
 def embedded_service(
-    environment: Environment, options: TargetOptions, workdir: Path
+    environment: Environment, options: TargetOptions, workdir: Path, path: Path
 ) -> EmbeddedService:
     target = environment.target
     port = options.port if options.port is not None else target.port
@@ -310,4 +349,14 @@ def embedded_service(
     else:
         port = pick_free_port(target.host)
     faults = options.faults_file or (Path(target.faults_file) if target.faults_file else None)
-    return EmbeddedService(target.host, port, workdir, environment, faults, build_id_for(options))
+    service = EmbeddedService(
+        target.host, port, workdir, environment, faults, build_id_for(options)
+    )
+    certfile, keyfile = (
+        resolve_file(target.tls_certfile, path),
+        resolve_file(target.tls_keyfile, path),
+    )
+    if certfile is not None and keyfile is not None:
+        service.tls_files = (certfile, keyfile)
+    service.ca_file = resolve_file(target.ca_file, path)
+    return service

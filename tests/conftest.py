@@ -72,9 +72,9 @@ class Project:
 def project(tmp_path: Path) -> Project:
     root = tmp_path / "project"
     root.mkdir()
-    for name in ["environments", "scenarios", "sut/faults", "sut/agent_chat", "suites"]:
+    for name in ["environments", "scenarios", "sut/faults", "sut/agent_chat", "suites", "harness"]:
         shutil.copytree(PROJECT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ["gates.toml", "e2e.toml"]:
+    for name in ["gates.toml", "e2e.toml", "security.toml", "security-baseline.toml"]:
         shutil.copy(PROJECT / name, root / name)
     return Project(root)
 
@@ -175,11 +175,11 @@ def agent_chat(services: AgentChatServices) -> str:
     return services.start("remote-1")
 
 
-def wait_until_healthy(base_url: str, timeout_s: float = 30.0) -> None:
+def wait_until_healthy(base_url: str, timeout_s: float = 30.0, path: str = "/healthz") -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
+            if httpx.get(f"{base_url}{path}", timeout=1.0).status_code == 200:
                 return
         except httpx.HTTPError:
             time.sleep(0.1)

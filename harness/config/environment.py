@@ -16,7 +16,9 @@ from harness.errors import Problem, UsageError
 
 __all__ = [
     "Account",
+    "ContractSettings",
     "Environment",
+    "SecuritySettings",
     "Target",
     "UnitMode",
     "UnitSettings",
@@ -52,6 +54,14 @@ class Target(StrictModel):
     instances_env: EnvVarName | None = None
     # The candidate ("green") deployment of a blue-green release, tested with --candidate.
     candidate_url_env: EnvVarName | None = None
+    # HTTPS: the embedded service serves tls_certfile and tls_keyfile, and clients verify the
+    # server against ca_file (default: the system's trust store). Relative paths are from the root.
+    tls_certfile: str | None = None
+    tls_keyfile: str | None = None
+    ca_file: str | None = None
+    # The variable that contains the service's token-signing key. The harness generates it for
+    # the embedded service per run, and the security suite forges an expired token with it.
+    token_secret_env: EnvVarName | None = None
 
     @pydantic.model_validator(mode="after")
     def check_one_location(self) -> Self:
@@ -60,6 +70,10 @@ class Target(StrictModel):
             raise ValueError("set either embedded = true or one of base_url / base_url_env")
         if self.embedded and not is_loopback(self.host):
             raise ValueError(f"the embedded service listens on loopback only, not {self.host!r}")
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("set both tls_certfile and tls_keyfile, or neither")
+        if self.tls_certfile is not None and not self.embedded:
+            raise ValueError("tls_certfile applies only to the embedded service")
         return self
 
 
@@ -150,6 +164,30 @@ class UnitSettings(StrictModel):
         if self.coverage_xml is not None or self.coverage_data is not None:
             return UnitMode.INGEST
         return UnitMode.EMBEDDED
+class ContractSettings(StrictModel):
+    """Settings of the contract suite: the OpenAPI document's location, the login and the bounds."""
+
+    # A path on the base URL, or an absolute http(s) URL.
+    openapi_url: str = "/openapi.json"
+    login_path: str = "/api/login"
+    # The actor whose account logs in, the JSON pointer of the token in the login response, and
+    # the OpenAPI security scheme the token is sent for.
+    actor: str = "alice"
+    token_pointer: str = "/token"  # noqa: S105 - a JSON pointer, not a token
+    security_scheme: str = "HTTPBearer"
+    max_examples: Annotated[int, pydantic.Field(ge=1, le=10_000)] = 25
+    # With None, schemathesis stops after max_examples per operation. With a budget, it fuzzes
+    # until the budget is spent.
+    max_time_s: Annotated[int, pydantic.Field(ge=1, le=3600)] | None = None
+    seed: int | None = None
+
+
+class SecuritySettings(StrictModel):
+    """Bounds of the security suite's probes against the running environment."""
+
+    # Failed logins the brute-force probe sends at most before it expects a 429.
+    max_login_attempts: Annotated[int, pydantic.Field(ge=2, le=200)] = 30
+    web_client_path: str = "/"
 
 
 class Environment(StrictModel):
@@ -162,6 +200,8 @@ class Environment(StrictModel):
     target: Target
     accounts: dict[str, Account] = pydantic.Field(default_factory=dict)
     unit: UnitSettings = pydantic.Field(default_factory=UnitSettings)
+    contract: ContractSettings = pydantic.Field(default_factory=ContractSettings)
+    security: SecuritySettings = pydantic.Field(default_factory=SecuritySettings)
 
 
 def is_loopback(host: str) -> bool:

@@ -1,4 +1,4 @@
-"""Allure additions the suites cannot write themselves: run context and one result per gate."""
+"""Allure additions the suites cannot write themselves: run context, gates and tool findings."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import json
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import __version__
@@ -13,10 +14,12 @@ from harness.evaluation import GateResult, Outcome, format_fraction
 from harness.runs import RunManifest
 
 __all__ = [
+    "FindingResult",
     "executor_info",
     "write_categories",
     "write_environment_properties",
     "write_executor",
+    "write_finding_results",
     "write_gate_results",
 ]
 
@@ -143,5 +146,57 @@ def gate_result_json(manifest: RunManifest, result: GateResult, now_ms: int) -> 
             {"name": "actual", "value": actual},
             {"name": "threshold", "value": f"{gate.comparison} {gate.threshold}"},
             {"name": "outcome", "value": result.outcome.value},
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class FindingResult:
+    """A finding of a tool the harness runs directly (schemathesis, bandit, a probe) for Allure.
+
+    `key` identifies the finding across runs, so Allure's history links its occurrences.
+    `status` is an Allure status: "failed" for a finding, "broken" for a tool error.
+    """
+
+    suite: str
+    key: str
+    name: str
+    status: str
+    message: str
+    details: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+def write_finding_results(
+    results_dir: Path, manifest: RunManifest, findings: list[FindingResult]
+) -> None:
+    """Write each finding as an Allure test result, with its labels and parameters."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    now_ms = int(time.time() * 1000)
+    for finding in findings:
+        data = finding_result_json(manifest, finding, now_ms)
+        path = results_dir / f"{data['uuid']}-result.json"
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def finding_result_json(
+    manifest: RunManifest, finding: FindingResult, now_ms: int
+) -> dict[str, object]:
+    history_id = hashlib.sha256(f"{finding.suite}:{finding.key}".encode()).hexdigest()
+    labels = {"parentSuite": finding.suite, "suite": finding.suite, **finding.labels}
+    return {
+        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{manifest.run_id}/{history_id}")),
+        "historyId": history_id,
+        "name": finding.name,
+        "fullName": f"{finding.suite}.{finding.key}",
+        "status": finding.status,
+        "statusDetails": {"message": finding.message, "trace": finding.details},
+        "stage": "finished",
+        "start": now_ms,
+        "stop": now_ms,
+        "labels": [{"name": name, "value": value} for name, value in labels.items()],
+        "parameters": [
+            {"name": name, "value": value} for name, value in finding.parameters.items()
         ],
     }

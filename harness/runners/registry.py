@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from harness.errors import Problem, UsageError
 from harness.runners.base import Runner
+from harness.runners.contract import ContractRunner
 from harness.runners.e2e import E2eRunner
 from harness.runners.production import DeployRunner, ProbeRunner
+from harness.runners.security import SecurityRunner
 from harness.runners.uat import UatRunner
 from harness.runners.unit import UnitRunner
 
@@ -15,6 +17,8 @@ ALL_RUNNERS: list[Runner] = [
     UatRunner(),
     UnitRunner(),
     E2eRunner(),
+    ContractRunner(),
+    SecurityRunner(),
     DeployRunner(),
     ProbeRunner(),
 ]

@@ -5,6 +5,7 @@ import errno
 import logging
 import os
 import socket
+import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +48,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="TOML or JSON fault-injection config; overrides AGENT_CHAT_FAULTS_FILE.",
     )
     parser.add_argument(
+        "--ssl-certfile",
+        type=Path,
+        help="PEM certificate chain to serve HTTPS with; requires --ssl-keyfile.",
+    )
+    parser.add_argument("--ssl-keyfile", type=Path, help="PEM private key of --ssl-certfile.")
+    parser.add_argument(
         "--log-level", default="info", choices=LOG_LEVELS, help="Minimum level of logged records."
     )
     parser.add_argument("--version", action="version", version=f"agent_chat {__version__}")
@@ -82,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = parse_args(argv)
     configure_logging(args.log_level)
+    tls_problem = check_tls_files(args.ssl_certfile, args.ssl_keyfile)
+    if tls_problem:
+        return _fail(tls_problem)
     try:
         settings = load_settings(os.environ, db_path=args.db, faults_file=args.faults_file)
         sock = bind_socket(args.host, args.port)
@@ -96,17 +106,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def check_tls_files(certfile: Path | None, keyfile: Path | None) -> str:
+    """Return why the TLS options are unusable, or "" when they are absent or both readable."""
+    if (certfile is None) != (keyfile is None):
+        return "--ssl-certfile and --ssl-keyfile go together; give both or neither"
+    for option, path in (("--ssl-certfile", certfile), ("--ssl-keyfile", keyfile)):
+        if path is not None and not path.is_file():
+            return f"{option} {path} not found; pass a PEM file"
+    return ""
+
+
 def serve(app: FastAPI, sock: socket.socket, settings: Settings, args: argparse.Namespace) -> None:
     """Serve the app on the bound socket until uvicorn receives a shutdown signal."""
     # Per-message deflate is off because it keeps a zlib context per connection and costs CPU on
     # every frame, which matters with thousands of WebSocket clients on a few cores.
     config = uvicorn.Config(
-        app, log_config=None, log_level=args.log_level, ws_per_message_deflate=False
+        app,
+        log_config=None,
+        log_level=args.log_level,
+        ws_per_message_deflate=False,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
     )
+    config.load()
+    if config.ssl is not None:
+        # uvicorn has no option for the minimum version, and RFC 8996 deprecates TLS 1.0 and 1.1.
+        config.ssl.minimum_version = ssl.TLSVersion.TLSv1_2
     server = uvicorn.Server(config)
     logger.info(
-        "starting agent_chat %s on http://%s:%d (database %s, build %s)",
+        "starting agent_chat %s on %s://%s:%d (database %s, build %s)",
         __version__,
+        "https" if config.ssl is not None else "http",
         args.host,
         args.port,
         settings.db_path,

@@ -26,12 +26,19 @@ class Settings:
     load_users: int = 10_000
     token_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     token_ttl_s: int = 3600
+    login_max_failures: int = 10
+    login_window_s: int = 60
     faults: FaultConfig = field(default_factory=FaultConfig)
 
     def __post_init__(self) -> None:
         if not 0 <= self.load_users <= MAX_LOAD_USERS:
             raise ConfigError(
                 f"load_users must be from 0 to {MAX_LOAD_USERS}, got {self.load_users}"
+            )
+        if self.login_max_failures < 1 or self.login_window_s < 1:
+            raise ConfigError(
+                "login_max_failures and login_window_s must be at least 1, got "
+                f"{self.login_max_failures} and {self.login_window_s}"
             )
         if self.token_ttl_s < 1:
             raise ConfigError(f"token_ttl_s must be at least 1 second, got {self.token_ttl_s}")
@@ -54,6 +61,8 @@ def load_settings(
     faults = _load_faults(env, faults_file)
     ttl_s = _read_int(env, "AGENT_CHAT_TOKEN_TTL_S", 3600, 1, 10 * 365 * 24 * 3600)
     load_users = _read_int(env, "AGENT_CHAT_LOAD_USERS", 10_000, 0, MAX_LOAD_USERS)
+    max_failures = _read_int(env, "AGENT_CHAT_LOGIN_MAX_FAILURES", 10, 1, 1_000_000)
+    window_s = _read_int(env, "AGENT_CHAT_LOGIN_WINDOW_S", 60, 1, 24 * 3600)
     # The default database directory is created last, so invalid settings leave nothing behind.
     return Settings(
         db_path=db_path if db_path is not None else default_db_path(),
@@ -63,6 +72,8 @@ def load_settings(
         load_users=load_users,
         token_secret=token_secret.encode() if token_secret else secrets.token_bytes(32),
         token_ttl_s=ttl_s,
+        login_max_failures=max_failures,
+        login_window_s=window_s,
         faults=faults,
     )
 

@@ -17,10 +17,12 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
+# Sent only over HTTPS, where it instructs browsers to refuse plain HTTP to this host for a year.
+HSTS_HEADER = (b"strict-transport-security", b"max-age=31536000")
 
 
 class SecurityHeadersMiddleware:
-    """Add SECURITY_HEADERS to every HTTP response."""
+    """Add SECURITY_HEADERS to every HTTP response, and HSTS_HEADER to those over HTTPS."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -30,9 +32,13 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        extra = (
+            [*SECURITY_HEADERS, HSTS_HEADER] if scope.get("scheme") == "https" else SECURITY_HEADERS
+        )
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -2,9 +2,17 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# The length and the pattern apply to the name as sent, so the OpenAPI document states exactly
+# which names are accepted; trimming happens after validation. Python's regular expressions count
+# \x1c-\x1f and \x85 as whitespace, JavaScript's and Rust's do not, so the class names them.
+NON_BLANK = r"[^\s\x1c-\x1f\x85]"
+RoomName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=NON_BLANK),
+    AfterValidator(str.strip),
+]
 
 
 class ErrorOut(BaseModel):
@@ -44,7 +52,10 @@ class LoginOut(BaseModel):
 
 
 class RoomIn(BaseModel):
-    name: RoomName = Field(description="Room name of 1 to 64 characters after trimming whitespace.")
+    name: RoomName = Field(
+        description="Room name of 1 to 64 characters with at least one that is not whitespace; "
+        "surrounding whitespace is trimmed."
+    )
 
 
 class RoomOut(BaseModel):

@@ -7,6 +7,7 @@ from agent_chat.accounts import Accounts
 from agent_chat.chat import ChatService
 from agent_chat.config import Settings
 from agent_chat.faults import FaultInjector
+from agent_chat.ratelimit import LoginRateLimiter
 from agent_chat.realtime import Hub
 from agent_chat.seed import seed_database
 from agent_chat.storage import Database
@@ -25,6 +26,7 @@ class Services:
     accounts: Accounts
     chat: ChatService
     faults: FaultInjector
+    login_limiter: LoginRateLimiter
 
     def close(self) -> None:
         self.faults.log_counts()
@@ -44,4 +46,5 @@ def build_services(settings: Settings) -> Services:
         accounts=Accounts(db, signer, settings.load_secret, settings.load_users),
         chat=ChatService(db, hub, agent),
         faults=FaultInjector(settings.faults),
+        login_limiter=LoginRateLimiter(settings.login_max_failures, settings.login_window_s),
     )

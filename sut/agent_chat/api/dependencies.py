@@ -2,7 +2,7 @@
 
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
@@ -16,6 +16,10 @@ from agent_chat.tokens import InvalidToken
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Token returned by POST /api/login.")
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+# SQLite stores ids as signed 64-bit integers; a larger id in a path would overflow the query.
+MAX_ID = 2**63 - 1
+RoomId = Annotated[int, Path(ge=1, le=MAX_ID, description="Id of the room.")]
 
 
 async def get_services(connection: HTTPConnection) -> Services:

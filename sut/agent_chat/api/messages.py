@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import HTTPException, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from agent_chat.api.dependencies import CurrentUser, ServicesDep, api_router
-from agent_chat.api.responses import FORBIDDEN, NOT_FOUND, UNAUTHORIZED
+from agent_chat.api.dependencies import CurrentUser, RoomId, ServicesDep, api_router
+from agent_chat.api.responses import BAD_BODY, FORBIDDEN, NOT_FOUND, UNAUTHORIZED
+from agent_chat.cursors import CURSOR_PATTERN
 from agent_chat.errors import ClientMsgIdConflict, InvalidCursor, NotRoomMember, RoomNotFound
 from agent_chat.schemas import ErrorOut, MessageIn, MessageOut, MessagePageOut
 
@@ -16,6 +17,7 @@ BeforeCursor = Annotated[
     str | None,
     Query(
         max_length=64,
+        pattern=CURSOR_PATTERN,
         description="next_cursor of the previous page; omit it for the newest messages.",
     ),
 ]
@@ -23,7 +25,7 @@ BeforeCursor = Annotated[
 
 @router.get("", response_model=MessagePageOut, responses={**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND})
 async def list_messages(
-    room_id: int,
+    room_id: RoomId,
     user: CurrentUser,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -57,6 +59,7 @@ async def list_messages(
             "model": MessageOut,
             "description": "Resend of a known client_msg_id; nothing new was stored.",
         },
+        **BAD_BODY,
         **UNAUTHORIZED,
         **FORBIDDEN,
         **NOT_FOUND,
@@ -67,7 +70,11 @@ async def list_messages(
     },
 )
 async def post_message(
-    room_id: int, message: MessageIn, user: CurrentUser, services: ServicesDep, response: Response
+    room_id: RoomId,
+    message: MessageIn,
+    user: CurrentUser,
+    services: ServicesDep,
+    response: Response,
 ) -> MessageOut:
     try:
         stored, created = services.chat.post_message(

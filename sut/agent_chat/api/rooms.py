@@ -2,8 +2,8 @@
 
 from fastapi import HTTPException, status
 
-from agent_chat.api.dependencies import CurrentUser, ServicesDep, api_router
-from agent_chat.api.responses import NOT_FOUND, UNAUTHORIZED
+from agent_chat.api.dependencies import CurrentUser, RoomId, ServicesDep, api_router
+from agent_chat.api.responses import BAD_BODY, NOT_FOUND, UNAUTHORIZED
 from agent_chat.errors import NotRoomCreator, RoomNameTaken, RoomNotFound
 from agent_chat.schemas import ErrorOut, RoomIn, RoomListOut, RoomOut
 
@@ -21,6 +21,7 @@ async def list_rooms(user: CurrentUser, services: ServicesDep) -> RoomListOut:
     response_model=RoomOut,
     status_code=status.HTTP_201_CREATED,
     responses={
+        **BAD_BODY,
         **UNAUTHORIZED,
         409: {"model": ErrorOut, "description": "A room with this name exists."},
     },
@@ -34,7 +35,7 @@ async def create_room(room: RoomIn, user: CurrentUser, services: ServicesDep) ->
 
 
 @router.post("/{room_id}/join", response_model=RoomOut, responses={**UNAUTHORIZED, **NOT_FOUND})
-async def join_room(room_id: int, user: CurrentUser, services: ServicesDep) -> RoomOut:
+async def join_room(room_id: RoomId, user: CurrentUser, services: ServicesDep) -> RoomOut:
     try:
         room = services.chat.join_room(user, room_id)
     except RoomNotFound as exc:
@@ -51,7 +52,7 @@ async def join_room(room_id: int, user: CurrentUser, services: ServicesDep) -> R
         403: {"model": ErrorOut, "description": "Only the room's creator may delete it."},
     },
 )
-async def delete_room(room_id: int, user: CurrentUser, services: ServicesDep) -> None:
+async def delete_room(room_id: RoomId, user: CurrentUser, services: ServicesDep) -> None:
     try:
         services.chat.delete_room(user, room_id)
     except RoomNotFound as exc:
