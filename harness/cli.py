@@ -101,6 +101,11 @@ def add_target_options(run: ArgumentParser) -> None:
     run.add_argument(
         "--timeout", type=float, default=1800.0, help="suite time limit in seconds (default: 1800)"
     )
+    run.add_argument(
+        "--devices",
+        default="",
+        help="comma-separated device profiles or sets from devices/ (default: set local)",
+    )
 
 
 def add_gate_command(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
@@ -118,6 +123,7 @@ def add_gate_command(commands: argparse._SubParsersAction[ArgumentParser]) -> No
 
 def run_request(args: argparse.Namespace, reports: Path, suites: tuple[str, ...]) -> RunRequest:
     channels = tuple(name.strip() for name in args.channel.split(",") if name.strip())
+    devices = tuple(name.strip() for name in args.devices.split(",") if name.strip())
     return RunRequest(
         root=args.root,
         reports=reports,
@@ -125,7 +131,9 @@ def run_request(args: argparse.Namespace, reports: Path, suites: tuple[str, ...]
         environment=args.env,
         stage=args.stage,
         target=TargetOptions(args.base_url, args.port, args.faults, args.build),
-        options=SuiteOptions(channels, args.select, args.timeout, args.allow_writes),
+        options=SuiteOptions(
+            channels, args.select, args.timeout, args.allow_writes, devices, args.env or "local"
+        ),
         whole_stage=args.command == "gate",
     )
 

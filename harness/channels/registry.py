@@ -12,7 +12,16 @@ __all__ = ["CHANNELS", "check_channels", "open_channel"]
 
 ChannelFactory = Callable[[str, str, float], Channel]
 
-CHANNELS: dict[str, ChannelFactory] = {"api": ApiChannel}
+
+
+def mobile_channel(base_url: str, realtime_url: str, timeout_s: float) -> Channel:
+    """Open the mobile channel; imported here so the api channel needs no Appium client."""
+    from harness.channels.mobile import MobileChannel
+
+    return MobileChannel(base_url, realtime_url, timeout_s)
+
+
+CHANNELS: dict[str, ChannelFactory] = {"api": ApiChannel, "mobile": mobile_channel}
 
 
 def check_channels(names: Sequence[str]) -> None:

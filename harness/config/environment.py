@@ -12,7 +12,14 @@ import pydantic
 from harness.config.loader import StrictModel, load_toml_model
 from harness.errors import Problem, UsageError
 
-__all__ = ["Account", "Environment", "Target", "environment_names", "load_environment"]
+__all__ = [
+    "Account",
+    "AppiumServer",
+    "Environment",
+    "Target",
+    "environment_names",
+    "load_environment",
+]
 
 ENVIRONMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 EnvVarName = Annotated[str, pydantic.StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -48,6 +55,27 @@ class Target(StrictModel):
         return self
 
 
+class AppiumServer(StrictModel):
+    """Where device sessions run: an Appium server the harness starts, or a grid or device farm."""
+
+    local: bool = True
+    url: pydantic.AnyHttpUrl | None = None
+    url_env: EnvVarName | None = None
+    username_env: EnvVarName | None = None
+    access_key_env: EnvVarName | None = None
+    startup_timeout_s: Annotated[float, pydantic.Field(gt=0, le=600)] = 120.0
+    # Appium ends a session that received no command for this long, so a killed client's
+    # session does not hold its device or browser until the server stops.
+    new_command_timeout_s: Annotated[int, pydantic.Field(gt=0, le=3600)] = 60
+
+    @pydantic.model_validator(mode="after")
+    def check_one_location(self) -> Self:
+        remote = self.url is not None or self.url_env is not None
+        if self.local == remote:
+            raise ValueError("set either local = true or local = false with one of url / url_env")
+        return self
+
+
 class Environment(StrictModel):
     """One named target environment, read from environments/<name>.toml."""
 
@@ -57,6 +85,7 @@ class Environment(StrictModel):
     stage: str = "dev"
     target: Target
     accounts: dict[str, Account] = pydantic.Field(default_factory=dict)
+    appium: AppiumServer = pydantic.Field(default_factory=AppiumServer)
 
 
 def is_loopback(host: str) -> bool:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
@@ -22,6 +25,7 @@ __all__ = [
     "SuiteResult",
     "classify_pytest",
     "metric_from",
+    "write_target_file",
 ]
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,9 @@ class SuiteOptions:
     select: str = ""
     timeout_s: float = 1800.0
     allow_writes: bool = False
+    # Device profiles and sets for the device suite and the mobile channel; empty means default.
+    devices: tuple[str, ...] = ()
+    environment: str = "local"
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,7 @@ def metric_from(
     context: RunContext,
     suite: str,
     evidence: Path,
-    values: dict[str, int],
+    values: Mapping[str, int | Fraction],
     unknown_reason: str = "",
 ) -> list[Metric]:
     """Build metrics with full provenance; with `unknown_reason` every value is recorded unknown."""
@@ -139,3 +146,21 @@ def metric_from(
             )
         )
     return metrics
+
+
+def write_target_file(context: RunContext) -> Path:
+    """Describe the target for the pytest plugin; passwords stay in environment variables."""
+    deployment = context.deployment
+    data = {
+        "run_id": context.run.run_id,
+        "environment": context.environment.name,
+        "sensitive": context.environment.sensitive,
+        "base_url": deployment.base_url,
+        "realtime_url": deployment.realtime_url,
+        "build_id": deployment.build_id,
+        "request_timeout_s": context.environment.target.request_timeout_s,
+        "accounts": deployment.accounts,
+    }
+    path = context.run.path / "target.json"
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from harness.errors import Problem, UsageError
 from harness.runners.base import Runner
+from harness.runners.device import DeviceRunner
 from harness.runners.uat import UatRunner
 
 __all__ = ["RUNNERS", "runner_for"]
 
-RUNNERS: dict[str, Runner] = {runner.name: runner for runner in [UatRunner()]}
+RUNNERS: dict[str, Runner] = {
+    runner.name: runner for runner in list[Runner]([UatRunner(), DeviceRunner()])
+}
 
 
 def runner_for(name: str) -> Runner:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from harness.channels.registry import check_channels
+from harness.devices.preflight import check_device_selection
 from harness.evidence.junit import EvidenceError, parse_junit
 from harness.process import run_logged
 from harness.runners.base import (
@@ -17,12 +19,17 @@ from harness.runners.base import (
     SuiteResult,
     classify_pytest,
     metric_from,
+    write_target_file,
 )
+from harness.runners.device import device_plan_environment
 from harness.scenarios import check_feature_files
 
 __all__ = ["UatRunner"]
 
 SCENARIO_DIR = "scenarios"
+MOBILE = "mobile"
+# The device set the mobile channel runs on unless --devices names profiles.
+MOBILE_SET = "mobile-channel"
 
 
 class UatRunner:
@@ -33,6 +40,8 @@ class UatRunner:
     def preflight(self, root: Path, options: SuiteOptions) -> None:
         check_channels(options.channels)
         check_feature_files(root / SCENARIO_DIR)
+        if MOBILE in options.channels:
+            check_device_selection(root, options.devices, MOBILE_SET, options.environment)
 
     def run(self, context: RunContext) -> SuiteResult:
         run_path = context.run.path
@@ -40,14 +49,28 @@ class UatRunner:
         target_file = self.write_target_file(context)
         command = self.command(context, junit)
         env = dict(os.environ, HARNESS_TARGET_FILE=str(target_file))
-        exit_code = run_logged(
-            command,
-            cwd=context.root,
-            env=env,
-            output=context.run.subdir("logs") / "uat.log",
-            timeout_s=context.options.timeout_s,
-        )
+        with self.mobile_plan(context) as plan_env:
+            exit_code = run_logged(
+                command,
+                cwd=context.root,
+                env=env | plan_env,
+                output=context.run.subdir("logs") / "uat.log",
+                timeout_s=context.options.timeout_s,
+            )
         return self.result(context, exit_code, junit, run_path)
+
+    @contextlib.contextmanager
+    def mobile_plan(self, context: RunContext) -> Iterator[dict[str, str]]:
+        """Start Appium for the mobile channel when the run uses it; yield the plan's variables."""
+        options = context.options
+        if MOBILE not in options.channels:
+            yield {}
+            return
+        profiles = check_device_selection(
+            context.root, options.devices, MOBILE_SET, options.environment
+        )
+        with device_plan_environment(context, profiles, None) as plan_env:
+            yield plan_env
 
     def command(self, context: RunContext, junit: Path) -> list[str]:
         run_path = context.run.path
@@ -67,21 +90,7 @@ class UatRunner:
         return command
 
     def write_target_file(self, context: RunContext) -> Path:
-        """Describe the target for the pytest plugin; passwords stay in environment variables."""
-        deployment = context.deployment
-        data = {
-            "run_id": context.run.run_id,
-            "environment": context.environment.name,
-            "sensitive": context.environment.sensitive,
-            "base_url": deployment.base_url,
-            "realtime_url": deployment.realtime_url,
-            "build_id": deployment.build_id,
-            "request_timeout_s": context.environment.target.request_timeout_s,
-            "accounts": deployment.accounts,
-        }
-        path = context.run.path / "target.json"
-        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        return path
+        return write_target_file(context)
 
     def result(
         self, context: RunContext, exit_code: int, junit: Path, run_path: Path
