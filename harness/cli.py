@@ -16,6 +16,8 @@ from harness import __version__
 from harness.config.environment import load_environment
 from harness.config.gates import load_gates
 from harness.config.waivers import load_waivers
+from harness.devices.doctor import doctor_findings
+from harness.devices.profiles import select_devices
 from harness.errors import HarnessError, Problem, UsageError
 from harness.logs import configure_logging
 from harness.orchestrator import RunRequest, evaluate_run, execute_run
@@ -55,7 +57,20 @@ def build_parser() -> ArgumentParser:
     add_run_command(commands)
     add_gate_command(commands)
     add_promotion_commands(commands)
+    add_doctor_command(commands)
     return parser
+
+
+def add_doctor_command(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
+    doctor = commands.add_parser(
+        "doctor", help="check that the tools a suite needs are installed, and say how to fix it"
+    )
+    doctor.add_argument("suite", choices=["device"], help="suite whose tools to check")
+    doctor.add_argument(
+        "--devices",
+        default="",
+        help="comma-separated device profiles or sets to check for (default: set local)",
+    )
 
 
 def add_promotion_commands(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
@@ -202,11 +217,25 @@ def verify_command(args: argparse.Namespace, reports: Path) -> ExitCode:
     return ExitCode.PASSED
 
 
+def doctor_command(args: argparse.Namespace, reports: Path) -> ExitCode:
+    """Print one line per missing tool with its install command; exit 2 when any is missing."""
+    names = tuple(name.strip() for name in args.devices.split(",") if name.strip())
+    drivers = {profile.driver for profile in select_devices(args.root, names, "local")}
+    findings = doctor_findings(args.root, {driver for driver in drivers if driver.runs_here})
+    for finding in findings:
+        print(f"harness: error: {finding.line()}", file=sys.stderr)
+    if findings:
+        return ExitCode.USAGE
+    print(f"every tool the {args.suite} suite needs for {', '.join(sorted(drivers))} is installed")
+    return ExitCode.PASSED
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Path], ExitCode]] = {
     "run": run_command,
     "gate": gate_command,
     "promote": promote_command,
     "verify": verify_command,
+    "doctor": doctor_command,
 }
 
 

@@ -106,7 +106,8 @@ class LocalAppium:
             if self.process.poll() is not None:
                 raise UsageError(Problem.APPIUM_FAILED, {"reason": self.failure_reason()})
             if server_ready(self.url):
-                log.info("Appium ready at %s (pid %d)", self.url, self.process.pid)
+                pid = self.process.pid
+                log.info("Appium ready at %s (pid %d, TMPDIR %s)", self.url, pid, self.scratch_dir)
                 return
             time.sleep(POLL_INTERVAL_S)
         reason = f"/status not ready after {timeout_s:g} s; see {self.log_file}"

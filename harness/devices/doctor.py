@@ -37,7 +37,10 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 MIN_NODE = (20, 19)
 NPM_CI = "npm ci (in the project folder; it installs the versions in package-lock.json)"
 APT_CHROMIUM = "apt-get update && apt-get install -y chromium chromium-driver"
-NODE_INSTALL = "Node.js 20.19 or newer with npm, for example from NodeSource (Debian 12 ships 18)"
+NODE_INSTALL = (
+    "apt-get install -y nodejs from the NodeSource 20.x repository "
+    "(Appium 3 needs Node.js 20.19 or newer with npm; Debian 12's own nodejs is 18)"
+)
 DRIVER_PACKAGES = {
     Driver.CHROMIUM: "appium-chromium-driver",
     Driver.FAKE: "@appium/fake-driver",
