@@ -145,7 +145,7 @@ def test_sigterm_deletes_sessions(device_project: Project) -> None:
 
 
 def wait_for_live_session(project: Project, child: subprocess.Popen[str]) -> str:
-    """Poll until the run's Appium server holds a session; return the server's URL."""
+    """Poll until the run's Appium server has a session; return the server's URL."""
     deadline = time.monotonic() + INTERRUPT_TIMEOUT_S
     while time.monotonic() < deadline:
         assert child.poll() is None, "the run ended before it could be interrupted"

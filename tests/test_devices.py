@@ -11,13 +11,13 @@ from selenium.common.exceptions import InvalidSessionIdException, WebDriverExcep
 
 from harness.channels.base import ChatMessage
 from harness.channels.mobile import match_in_order
+from harness.config.environment import AppiumServer
 from harness.devices.appium_server import AppiumEndpoint, remote_endpoint
 from harness.devices.capabilities import build_capabilities, deep_merge
 from harness.devices.plan import DevicePlan
 from harness.devices.profiles import Driver, ProfileKind, select_devices
 from harness.devices.records import SessionEnd, SessionRecord, read_records, write_record
 from harness.devices.sessions import crash_reason
-from harness.config.environment import AppiumServer
 from harness.errors import UsageError
 from harness.runners.device import crash_free_rate, session_values
 from tests.conftest import PROJECT
@@ -75,7 +75,7 @@ def test_bad_profile_file_name_rejected(devices_root: Path) -> None:
 
 def test_chromium_capabilities(devices_root: Path) -> None:
     (profile,) = select_devices(devices_root, ("chromium-pixel",), "local")
-    capabilities = build_capabilities(profile, devices_root, 60, "/tmp/scratch", 45678)
+    capabilities = build_capabilities(profile, devices_root, 60, "/scratch", 45678)
     assert capabilities["platformName"] == "linux"
     assert capabilities["appium:automationName"] == "Chromium"
     assert capabilities["appium:executable"] == "/usr/bin/chromedriver"
@@ -85,14 +85,14 @@ def test_chromium_capabilities(devices_root: Path) -> None:
     options = capabilities["goog:chromeOptions"]
     assert options["binary"] == "/usr/bin/chromium"
     assert "--headless=new" in options["args"]
-    assert any(arg.startswith("--user-data-dir=/tmp/scratch/profiles/") for arg in options["args"])
+    assert any(arg.startswith("--user-data-dir=/scratch/profiles/") for arg in options["args"])
     assert options["mobileEmulation"]["deviceMetrics"]["width"] == 412
 
 
 def test_each_session_gets_fresh_user_data_dir(devices_root: Path) -> None:
     (profile,) = select_devices(devices_root, ("chromium-pixel",), "local")
-    first = build_capabilities(profile, devices_root, 60, "/tmp/scratch", 1)
-    second = build_capabilities(profile, devices_root, 60, "/tmp/scratch", 2)
+    first = build_capabilities(profile, devices_root, 60, "/scratch", 1)
+    second = build_capabilities(profile, devices_root, 60, "/scratch", 2)
     assert first["goog:chromeOptions"]["args"] != second["goog:chromeOptions"]["args"]
 
 
@@ -157,7 +157,7 @@ def test_records_round_trip_and_rate(tmp_path: Path) -> None:
 
 def test_plan_round_trip(devices_root: Path, tmp_path: Path) -> None:
     profiles = select_devices(devices_root, ("local",), "local")
-    endpoint = AppiumEndpoint("http://127.0.0.1:1", True, 60, "/tmp/x")
+    endpoint = AppiumEndpoint("http://127.0.0.1:1", True, 60, "/scratch")
     plan = DevicePlan(endpoint, str(devices_root), profiles, "")
     again = DevicePlan.read(plan.write(tmp_path / "plan.json"))
     assert again == plan

@@ -3,7 +3,7 @@
 The channel acts through the client's controls, found by their data-testid attributes only.
 Where the client has no control for an action (creating a room, paging through history), or does
 not show a field (a message's author username and client id), it uses the REST API with the
-same user's token, and says so at that method.
+same user's token, as a comment at that method explains.
 """
 
 from __future__ import annotations
@@ -41,11 +41,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 POLL_INTERVAL_S = 0.2
 HISTORY_LOOKUP_LIMIT = 100
-# The client's login form requires a password, but the harness answers the login request itself
+# The client's login form requires a password. The harness replies to the login request itself
 # with a token it got from the API, so this text is typed instead of the real password.
 LOGIN_PLACEHOLDER = "harness-login-with-token"
-# Answer the client's next POST /api/login with the login response the harness already holds, so
-# the client runs its own login flow (views, WebSocket, rooms) without the password in the page.
+# Reply to the client's next POST /api/login with the harness's own login response, so the client
+# runs its own login flow (views, WebSocket, rooms) without the password in the page.
 STUB_LOGIN_SCRIPT = """
 const reply = arguments[0];
 const realFetch = window.fetch.bind(window);
@@ -162,7 +162,7 @@ class MobileSession:
         return self.find_all("message-body")
 
     def type_and_send(self, body: str) -> None:
-        # Enter submits the form as the Send button does; a click can miss the button when the
+        # Enter submits the form as the Send button does. A click can miss the button when the
         # page is wider than the screen and scrolled sideways.
         field_ = self.find("send-input")
         field_.clear()
@@ -200,7 +200,7 @@ class MobileSession:
         return next(m for m in reversed(self.received(room)) if m.body == body)
 
     def received(self, room: Room) -> list[ChatMessage]:
-        """Every message the client shows in `room`, in its order, with fields from the API."""
+        """Return the messages the client shows in `room`, in order, with fields from the API."""
         self.select(room)
         with self.acting(f"reading the messages of {room.name}"):
             bodies = [element.text for element in self.shown_bodies()]

@@ -141,7 +141,7 @@ def server_ready(url: str) -> bool:
 
 
 def list_sessions(url: str) -> list[str]:
-    """Return the ids of the sessions a local server holds (needs session_discovery)."""
+    """Return the ids of the sessions on a local server (needs session_discovery)."""
     response = httpx.get(f"{url}/appium/sessions", timeout=10.0)
     response.raise_for_status()
     return [str(session["id"]) for session in response.json()["value"]]

@@ -1,4 +1,4 @@
-"""The device plan: what the harness tells the pytest process about Appium and the profiles.
+"""The device plan: the Appium endpoint and profiles that the harness passes to pytest.
 
 The runner writes it as JSON into the run folder and names the file in HARNESS_DEVICE_PLAN, the
 way HARNESS_TARGET_FILE names the target. It holds no secret: a grid's credentials stay in the

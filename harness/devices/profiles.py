@@ -47,7 +47,7 @@ class Driver(enum.StrEnum):
 
 
 class ProfileKind(enum.StrEnum):
-    """What a profile drives: the Agent Chat web client in a browser, or a native app."""
+    """The target of a profile: the Agent Chat web client in a browser, or a native app."""
 
     WEB = "web"
     NATIVE = "native"

@@ -102,7 +102,11 @@ class DeviceSession:
         return value
 
     def end(self) -> SessionRecord:
-        """Probe and delete the session, and record how it ended; never raises."""
+        """Probe and delete the session, and record how it ended.
+
+        Driver and connection errors are noted as a crash or logged, not raised, so a teardown
+        that calls this always gets to delete the other sessions too.
+        """
         try:
             self.driver.page_source  # noqa: B018 - a cheap command every driver supports
         except (WebDriverException, urllib3.exceptions.HTTPError, OSError) as error:

@@ -1,7 +1,7 @@
 """Fixtures of the device suite: the device plan, one Appium session per test, crash records.
 
-Tests ask for `web_profile` or `native_profile`; each is parametrized with the names of the
-selected profiles of that kind, and every test of one profile goes to one pytest-xdist group.
+Tests ask for `web_profile` or `native_profile`, which is parametrized with the names of the
+selected profiles of that kind. Every test of one profile goes to one pytest-xdist group.
 A test with no selected profile of its kind is skipped.
 """
 

@@ -22,5 +22,7 @@ def test_controls_fit_screen(native_device: DeviceSession) -> None:
     screen = driver.get_window_size()
     for name in CONTROLS:
         rect = driver.find_element(AppiumBy.ACCESSIBILITY_ID, name).rect
-        assert rect["x"] >= 0 and rect["x"] + rect["width"] <= screen["width"], name
-        assert rect["y"] >= 0 and rect["y"] + rect["height"] <= screen["height"], name
+        assert rect["x"] >= 0, name
+        assert rect["x"] + rect["width"] <= screen["width"], name
+        assert rect["y"] >= 0, name
+        assert rect["y"] + rect["height"] <= screen["height"], name
