@@ -176,6 +176,9 @@ def test_scenarios_on_mobile_channel(device_project: Project) -> None:
     assert "[mobile]" in junit
 
     assert json.loads((run / "device" / "leaked-sessions.json").read_text()) == {"sessions": []}
+    appium_log = (run / "logs" / "appium.log").read_text()
+    assert '"token":"***' in appium_log
+    assert re.search(r'"token":"(?!\*\*\*)', appium_log) is None, "a session token is in the log"
     _url, pid, scratch = appium_details(run)
     assert_gone(pid, scratch)
     leaks = [

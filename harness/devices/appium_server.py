@@ -10,6 +10,7 @@ interrupt. The TMPDIR is removed after the server has stopped.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shlex
@@ -40,6 +41,9 @@ STOP_TIMEOUT_S = 15.0
 # Listing the server's sessions is an insecure feature in Appium 3. It is acceptable here because
 # the server listens on loopback only, and the harness needs it to prove no session is left.
 INSECURE_FEATURES = "*:session_discovery"
+# Appium logs request bodies, and the mobile channel hands the client its login reply, which
+# contains the session token. This rule for Appium's --log-filters masks the token in the log.
+LOG_FILTERS = [{"pattern": r'\\?"token\\?"\s*:\s*\\?"[^"\\]+', "replacer": '"token":"***'}]
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,13 @@ class LocalAppium:
         command = [node, str(appium_entry_point(self.root)), "server"]
         command += ["--address", HOST, "--port", str(self.port)]
         command += ["--allow-insecure", INSECURE_FEATURES, "--log-no-colors", "--log-timestamp"]
+        command += ["--log-filters", str(self.write_log_filters())]
         return command
+
+    def write_log_filters(self) -> Path:
+        path = self.scratch_dir / "log-filters.json"
+        path.write_text(json.dumps(LOG_FILTERS), encoding="utf-8")
+        return path
 
     def start(self, timeout_s: float) -> None:
         command = self.command()

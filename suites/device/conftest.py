@@ -26,6 +26,8 @@ CRASH_DRILL_VARIABLE = "HARNESS_DEVICE_CRASH_DRILL"
 KIND_FIXTURES = {"web_profile": ProfileKind.WEB, "native_profile": ProfileKind.NATIVE}
 
 
+# NOTE: with pytest-xdist only the controller gets the harness's SIGTERM, not the workers. Their
+# sessions end when the harness deletes the sessions left on the server and stops Appium.
 def raise_interrupt(signum: int, frame: FrameType | None) -> None:
     """Turn SIGTERM into KeyboardInterrupt, so pytest runs the teardown that deletes sessions."""
     raise KeyboardInterrupt
