@@ -120,7 +120,7 @@ class LocalAppium:
                 log.info("Appium ready at %s (pid %d, TMPDIR %s)", self.url, pid, self.scratch_dir)
                 return
             time.sleep(POLL_INTERVAL_S)
-        reason = f"/status not ready after {timeout_s:g} s; see {self.log_file}"
+        reason = f"timed out after {timeout_s:g} s waiting for /status; see {self.log_file}"
         raise UsageError(Problem.APPIUM_FAILED, {"reason": reason})
 
     def failure_reason(self) -> str:
