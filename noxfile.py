@@ -16,18 +16,29 @@ nox.options.sessions = ["uat", "unit", "tests"]
 
 PYTHON = "3.11"
 ALLURE = Path("node_modules/.bin/allure")
+APPIUM = Path("node_modules/appium/package.json")
 
 
 def install_node_tools(session: nox.Session) -> None:
-    """Install the pinned Node packages (the Allure 3 CLI) from package-lock.json once."""
-    if not ALLURE.exists():
+    """Install the pinned Node packages (Allure 3 CLI, Appium and its drivers) from the lock."""
+    if not (ALLURE.exists() and APPIUM.exists()):
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+
+
+def uses_mobile_channel(posargs: list[str]) -> bool:
+    channels = [posargs[i + 1] for i, arg in enumerate(posargs[:-1]) if arg == "--channel"]
+    channels += [arg.split("=", 1)[1] for arg in posargs if arg.startswith("--channel=")]
+    return any("mobile" in value.split(",") for value in channels)
 
 
 @nox.session(python=PYTHON)
 def uat(session: nox.Session) -> None:
     """Run the acceptance scenarios against an environment (default: local) and gate them."""
-    session.install("-e", ".[uat]")
+    if uses_mobile_channel(session.posargs):
+        session.install("-e", ".[uat,device]")
+        install_node_tools(session)
+    else:
+        session.install("-e", ".[uat]")
     session.run("harness", "run", "uat", *session.posargs)
 
 
@@ -39,9 +50,19 @@ def unit(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def device(session: nox.Session) -> None:
+    """Run the device suite through the project's Appium on the local profiles; needs Node.js."""
+    session.install("-e", ".[device]")
+    install_node_tools(session)
+    # The dev stage has no device gates, so the device stage is the default here.
+    session.run("harness", "run", "device", "--stage", "device", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def gate(session: nox.Session) -> None:
     """Run every suite the stage's gates need into one run and print the verdict (CI's gate job)."""
     session.install("-e", ".[all]")
+    install_node_tools(session)
     session.run("harness", "gate", *session.posargs)
 
 
@@ -79,7 +100,10 @@ def tests(session: nox.Session) -> None:
     session.install("-e", ".[dev]")
     install_node_tools(session)
     session.run("coverage", "erase")
-    session.run("coverage", "run", "-m", "pytest", "-n", "2", *session.posargs)
+    # allure-pytest and allure-pytest-bdd (both installed by the device extra) define the same
+    # --alluredir option; the harness's own tests need neither.
+    no_allure = ["-p", "no:allure_pytest", "-p", "no:allure_pytest_bdd"]
+    session.run("coverage", "run", "-m", "pytest", "-n", "2", *no_allure, *session.posargs)
     session.run("coverage", "combine", "--quiet")
     session.run("coverage", "report")
 

@@ -17,6 +17,8 @@ from harness import __version__
 from harness.config.environment import load_environment
 from harness.config.gates import load_gates
 from harness.config.waivers import load_waivers
+from harness.devices.doctor import doctor_findings
+from harness.devices.profiles import select_devices
 from harness.errors import HarnessError, Problem, UsageError
 from harness.logs import configure_logging
 from harness.orchestrator import RunRequest, evaluate_run, execute_run
@@ -59,6 +61,7 @@ def build_parser() -> ArgumentParser:
     add_gate_command(commands)
     add_promotion_commands(commands)
     add_production_commands(commands)
+    add_doctor_command(commands)
     return parser
 
 
@@ -110,6 +113,18 @@ def add_production_commands(commands: argparse._SubParsersAction[ArgumentParser]
         "--duration", type=duration_s, default=600.0, help="how long to probe (default: 10m)"
     )
     add_target_options(probe)
+
+
+def add_doctor_command(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
+    doctor = commands.add_parser(
+        "doctor", help="check that the tools a suite needs are installed, and say how to fix it"
+    )
+    doctor.add_argument("suite", choices=["device"], help="suite whose tools to check")
+    doctor.add_argument(
+        "--devices",
+        default="",
+        help="comma-separated device profiles or sets to check for (default: set local)",
+    )
 
 
 def add_promotion_commands(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
@@ -196,6 +211,11 @@ def add_target_options(run: ArgumentParser) -> None:
         type=rerun_count,
         help="unit suite: reruns of a failed test; a test that passes on one is flaky (default: 0)",
     )
+    run.add_argument(
+        "--devices",
+        default="",
+        help="comma-separated device profiles or sets from devices/ (default: set local)",
+    )
 
 
 def worker_count(value: str) -> str | int:
@@ -227,6 +247,7 @@ def add_gate_command(commands: argparse._SubParsersAction[ArgumentParser]) -> No
 
 def run_request(args: argparse.Namespace, reports: Path, suites: tuple[str, ...]) -> RunRequest:
     channels = tuple(name.strip() for name in args.channel.split(",") if name.strip())
+    devices = tuple(name.strip() for name in args.devices.split(",") if name.strip())
     node_ids: tuple[str, ...] = ()
     if args.rerun_failed:
         node_ids = tuple(failed_node_ids(load_run(reports, "latest").path))
@@ -242,6 +263,8 @@ def run_request(args: argparse.Namespace, reports: Path, suites: tuple[str, ...]
         expect_build=getattr(args, "expect_build", ""),
         interval_s=getattr(args, "interval", 2.0),
         duration_s=getattr(args, "duration", 300.0),
+        devices=devices,
+        environment=args.env or "local",
     )
     return RunRequest(
         root=args.root,
@@ -342,6 +365,19 @@ def production_command(args: argparse.Namespace, reports: Path) -> ExitCode:
     return execute_run(run_request(args, reports, (suite,)))
 
 
+def doctor_command(args: argparse.Namespace, reports: Path) -> ExitCode:
+    """Print one line per missing tool with its install command; exit 2 when any is missing."""
+    names = tuple(name.strip() for name in args.devices.split(",") if name.strip())
+    drivers = {profile.driver for profile in select_devices(args.root, names, "local")}
+    findings = doctor_findings(args.root, {driver for driver in drivers if driver.runs_here})
+    for finding in findings:
+        print(f"harness: error: {finding.line()}", file=sys.stderr)
+    if findings:
+        return ExitCode.USAGE
+    print(f"every tool the {args.suite} suite needs for {', '.join(sorted(drivers))} is installed")
+    return ExitCode.PASSED
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Path], ExitCode]] = {
     "verify-deploy": production_command,
     "probe": production_command,
@@ -350,6 +386,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Path], ExitCode]] = {
     "promote": promote_command,
     "verify": verify_command,
     "signoff": signoff_command,
+    "doctor": doctor_command,
 }
 
 

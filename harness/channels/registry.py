@@ -38,7 +38,19 @@ def check_desktop() -> None:
     check_desktop_shell()
 
 
-CHANNELS: dict[str, ChannelFactory] = {"api": ApiChannel, "web": open_web, "desktop": open_desktop}
+def mobile_channel(base_url: str, realtime_url: str, timeout_s: float) -> Channel:
+    """Open the mobile channel; imported here so the api channel needs no Appium client."""
+    from harness.channels.mobile import MobileChannel
+
+    return MobileChannel(base_url, realtime_url, timeout_s)
+
+
+CHANNELS: dict[str, ChannelFactory] = {
+    "api": ApiChannel,
+    "web": open_web,
+    "desktop": open_desktop,
+    "mobile": mobile_channel,
+}
 
 # Channels that need software beyond Python packages, with a check that launches it.
 PREFLIGHTS: dict[str, Callable[[], None]] = {"web": check_web, "desktop": check_desktop}

@@ -16,6 +16,7 @@ from harness.errors import Problem, UsageError
 
 __all__ = [
     "Account",
+    "AppiumServer",
     "ContractSettings",
     "Environment",
     "SecuritySettings",
@@ -164,6 +165,8 @@ class UnitSettings(StrictModel):
         if self.coverage_xml is not None or self.coverage_data is not None:
             return UnitMode.INGEST
         return UnitMode.EMBEDDED
+
+
 class ContractSettings(StrictModel):
     """Settings of the contract suite: the OpenAPI document's location, the login and the bounds."""
 
@@ -190,6 +193,27 @@ class SecuritySettings(StrictModel):
     web_client_path: str = "/"
 
 
+class AppiumServer(StrictModel):
+    """Where device sessions run: an Appium server the harness starts, or a grid or device farm."""
+
+    local: bool = True
+    url: pydantic.AnyHttpUrl | None = None
+    url_env: EnvVarName | None = None
+    username_env: EnvVarName | None = None
+    access_key_env: EnvVarName | None = None
+    startup_timeout_s: Annotated[float, pydantic.Field(gt=0, le=600)] = 120.0
+    # Appium ends a session that received no command for this long, so a killed client's
+    # session does not hold its device or browser until the server stops.
+    new_command_timeout_s: Annotated[int, pydantic.Field(gt=0, le=3600)] = 60
+
+    @pydantic.model_validator(mode="after")
+    def check_one_location(self) -> Self:
+        remote = self.url is not None or self.url_env is not None
+        if self.local == remote:
+            raise ValueError("set either local = true or local = false with one of url / url_env")
+        return self
+
+
 class Environment(StrictModel):
     """One named target environment, read from environments/<name>.toml."""
 
@@ -202,6 +226,7 @@ class Environment(StrictModel):
     unit: UnitSettings = pydantic.Field(default_factory=UnitSettings)
     contract: ContractSettings = pydantic.Field(default_factory=ContractSettings)
     security: SecuritySettings = pydantic.Field(default_factory=SecuritySettings)
+    appium: AppiumServer = pydantic.Field(default_factory=AppiumServer)
 
 
 def is_loopback(host: str) -> bool:

@@ -97,7 +97,5 @@ def allure_result(result_id: str, matrix: ParityMatrix, attachment: str) -> dict
             {"name": "parentSuite", "value": "uat"},
             {"name": "suite", "value": "channel parity"},
         ],
-        "attachments": [
-            {"name": "parity matrix", "source": attachment, "type": "text/markdown"}
-        ],
+        "attachments": [{"name": "parity matrix", "source": attachment, "type": "text/markdown"}],
     }

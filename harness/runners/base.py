@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ __all__ = [
     "SuiteResult",
     "classify_pytest",
     "metric_from",
+    "write_target_file",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,9 @@ class SuiteOptions:
     expect_build: str = ""
     interval_s: float = 2.0
     duration_s: float = 300.0
+    # Device profiles and sets for the device suite and the mobile channel; empty means default.
+    devices: tuple[str, ...] = ()
+    environment: str = "local"
 
 
 @dataclass(frozen=True)
@@ -183,3 +188,21 @@ def metric_from(
             )
         )
     return metrics
+
+
+def write_target_file(context: RunContext) -> Path:
+    """Describe the target for the pytest plugin; passwords stay in environment variables."""
+    deployment = context.deployment
+    data = {
+        "run_id": context.run.run_id,
+        "environment": context.environment.name,
+        "sensitive": context.environment.sensitive,
+        "base_url": deployment.base_url,
+        "realtime_url": deployment.realtime_url,
+        "build_id": deployment.build_id,
+        "request_timeout_s": context.environment.target.request_timeout_s,
+        "accounts": deployment.accounts,
+    }
+    path = context.run.path / "target.json"
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path

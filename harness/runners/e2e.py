@@ -27,8 +27,8 @@ from harness.runners.base import (
     SuiteResult,
     classify_pytest,
     metric_from,
+    write_target_file,
 )
-from harness.runners.uat import write_target_file
 
 if TYPE_CHECKING:
     from harness.channels.projects import ProjectPlan

@@ -5,6 +5,7 @@ from __future__ import annotations
 from harness.errors import Problem, UsageError
 from harness.runners.base import Runner
 from harness.runners.contract import ContractRunner
+from harness.runners.device import DeviceRunner
 from harness.runners.e2e import E2eRunner
 from harness.runners.production import DeployRunner, ProbeRunner
 from harness.runners.security import SecurityRunner
@@ -17,6 +18,7 @@ ALL_RUNNERS: list[Runner] = [
     UatRunner(),
     UnitRunner(),
     E2eRunner(),
+    DeviceRunner(),
     ContractRunner(),
     SecurityRunner(),
     DeployRunner(),

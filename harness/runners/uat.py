@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from harness.channels.registry import check_channels, preflight_channels
 from harness.config.environment import Environment
+from harness.devices.preflight import check_device_selection
 from harness.errors import Problem, UsageError
 from harness.evidence.junit import EvidenceError, parse_junit
 from harness.metrics import MetricStore
@@ -21,12 +23,17 @@ from harness.runners.base import (
     SuiteResult,
     classify_pytest,
     metric_from,
+    write_target_file,
 )
+from harness.runners.device import device_plan_environment
 from harness.selection import marker_expression
 
-__all__ = ["UatRunner", "write_target_file"]
+__all__ = ["UatRunner"]
 
 SCENARIO_DIR = "scenarios"
+MOBILE = "mobile"
+# The device set the mobile channel runs on unless --devices names profiles.
+MOBILE_SET = "mobile-channel"
 
 
 class UatRunner:
@@ -48,6 +55,8 @@ class UatRunner:
         check_feature_files(root / SCENARIO_DIR)
         marker_expression(options.tags, sensitive=False, allow_writes=False)
         preflight_channels(options.channels)
+        if MOBILE in options.channels:
+            check_device_selection(root, options.devices, MOBILE_SET, options.environment)
 
     def run(self, context: RunContext) -> SuiteResult:
         run_path = context.run.path
@@ -55,18 +64,32 @@ class UatRunner:
         target_file = write_target_file(context)
         command = self.command(context, junit)
         env = dict(os.environ, HARNESS_TARGET_FILE=str(target_file))
-        exit_code = run_logged(
-            command,
-            cwd=context.root,
-            env=env,
-            output=context.run.subdir("logs") / "uat.log",
-            timeout_s=context.options.timeout_s,
-        )
+        with self.mobile_plan(context) as plan_env:
+            exit_code = run_logged(
+                command,
+                cwd=context.root,
+                env=env | plan_env,
+                output=context.run.subdir("logs") / "uat.log",
+                timeout_s=context.options.timeout_s,
+            )
         from harness.signoff import write_sheet  # gherkin comes with the uat extra, see preflight
 
         manual = write_sheet(context.run, context.root / SCENARIO_DIR)
         MetricStore(context.run).write("uat-manual", manual)
         return self.result(context, exit_code, junit, run_path)
+
+    @contextlib.contextmanager
+    def mobile_plan(self, context: RunContext) -> Iterator[dict[str, str]]:
+        """Start Appium for the mobile channel when the run uses it; yield the plan's variables."""
+        options = context.options
+        if MOBILE not in options.channels:
+            yield {}
+            return
+        profiles = check_device_selection(
+            context.root, options.devices, MOBILE_SET, options.environment
+        )
+        with device_plan_environment(context, profiles, None) as plan_env:
+            yield plan_env
 
     def command(self, context: RunContext, junit: Path) -> list[str]:
         run_path = context.run.path
@@ -107,24 +130,6 @@ class UatRunner:
         unknown = "" if outcome in (SuiteOutcome.PASSED, SuiteOutcome.FAILED) else reason
         metrics = metric_from(context, self.name, junit, values, unknown)
         return SuiteResult(outcome, reason, exit_code, metrics)
-
-
-def write_target_file(context: RunContext) -> Path:
-    """Describe the target for the pytest plugin; passwords stay in environment variables."""
-    deployment = context.deployment
-    data = {
-        "run_id": context.run.run_id,
-        "environment": context.environment.name,
-        "sensitive": context.environment.sensitive,
-        "base_url": deployment.base_url,
-        "realtime_url": deployment.realtime_url,
-        "build_id": deployment.build_id,
-        "request_timeout_s": context.environment.target.request_timeout_s,
-        "accounts": deployment.accounts,
-    }
-    path = context.run.path / "target.json"
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    return path
 
 
 def uat_values(total: int, passed: int, failed: int, skipped: int) -> dict[str, int]:

@@ -1,0 +1,1 @@
+"""Devices: profiles, the Appium server of a run, and the sessions opened on it."""
