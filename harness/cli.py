@@ -23,6 +23,7 @@ from harness.errors import HarnessError, Problem, UsageError
 from harness.logs import configure_logging
 from harness.orchestrator import RunRequest, evaluate_run, execute_run
 from harness.promotion import PromotionRefused, promote, verify_record
+from harness.reporting.parity import compatibility_page, parity_from_junit
 from harness.runners.base import SuiteOptions
 from harness.runners.registry import RUNNERS
 from harness.runs import RunFolder
@@ -62,7 +63,21 @@ def build_parser() -> ArgumentParser:
     add_promotion_commands(commands)
     add_production_commands(commands)
     add_doctor_command(commands)
+    add_matrix_command(commands)
     return parser
+
+
+def add_matrix_command(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
+    matrix = commands.add_parser(
+        "matrix", help="write a uat run's scenario by channel results as a Markdown page"
+    )
+    matrix.add_argument("--run", default="latest", help="run id under reports/runs, or 'latest'")
+    matrix.add_argument(
+        "--output",
+        type=Path,
+        default=Path("docs/compatibility-matrix.md"),
+        help="Markdown file to write (default: docs/compatibility-matrix.md)",
+    )
 
 
 def duration_s(text: str) -> float:
@@ -378,7 +393,23 @@ def doctor_command(args: argparse.Namespace, reports: Path) -> ExitCode:
     return ExitCode.PASSED
 
 
+def matrix_command(args: argparse.Namespace, reports: Path) -> ExitCode:
+    """Write the compatibility matrix of a stored uat run, which must have a uat report."""
+    run = load_run(reports, args.run)
+    junit = run.path / "junit" / "uat.xml"
+    if not junit.is_file():
+        reason = f"run {run.run_id} has no uat report ({junit}); run the uat suite first"
+        raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
+    page = compatibility_page(run, parity_from_junit(junit))
+    output = args.output if args.output.is_absolute() else args.root / args.output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(page, encoding="utf-8")
+    print(f"wrote {output} from run {run.run_id}")
+    return ExitCode.PASSED
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Path], ExitCode]] = {
+    "matrix": matrix_command,
     "verify-deploy": production_command,
     "probe": production_command,
     "run": run_command,

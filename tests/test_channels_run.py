@@ -34,9 +34,10 @@ def test_scenarios_pass_on_all_channels(project: Project) -> None:
     assert parity["channels"] == ["api", "web", "desktop"]
     assert parity["gaps"] == []
     assert len(parity["outcomes"]) == 7
-    assert "| a registered user logs in | passed | passed | passed |" in (
-        run / "parity.md"
-    ).read_text()
+    assert (
+        "| a registered user logs in | passed | passed | passed |"
+        in (run / "parity.md").read_text()
+    )
     allure = run / "allure-results"
     parity_results = [p for p in allure.glob("*-result.json") if "uat.parity" in p.read_text()]
     assert len(parity_results) == 1

@@ -98,11 +98,16 @@ def test_flaky_and_failed_counted_per_project() -> None:
 @pytest.mark.parametrize(
     ("text", "key"),
     [
-        ('retries = 1\n[[projects]]\nname = "p"\nbrowser = "chromium"\ndevice = "Nokia 3310"\n',
-         "projects.0.device"),
+        (
+            'retries = 1\n[[projects]]\nname = "p"\nbrowser = "chromium"\ndevice = "Nokia 3310"\n',
+            "projects.0.device",
+        ),
         ('[[projects]]\nname = "p"\nbrowser = "lynx"\n', "projects.0.browser"),
-        ('[[projects]]\nname = "p"\nbrowser = "chromium"\n[[projects]]\nname = "p"\n'
-         'browser = "chromium"\n', "projects.1.name"),
+        (
+            '[[projects]]\nname = "p"\nbrowser = "chromium"\n[[projects]]\nname = "p"\n'
+            'browser = "chromium"\n',
+            "projects.1.name",
+        ),
         ("retries = 9\nprojects = []\n", "retries"),
     ],
 )

@@ -103,3 +103,18 @@ def test_failed_signoff_fails_gate(project: Project) -> None:
     regate = project.harness("gate", "--run", "latest", "--stage", "production")
     assert regate.returncode == 1
     assert gate_outcomes(project.verdict())["uat-manual-signed"] == "FAIL"
+
+
+def test_compatibility_matrix_page(project: Project) -> None:
+    assert project.harness("run", "uat", "--build", "b-9").returncode == 0
+    output = project.root / "docs" / "matrix.md"
+    result = project.harness("matrix", "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    page = output.read_text()
+    assert "build b-9, environment local" in page
+    assert "| scenario | api |" in page
+    assert "| two users exchange messages in realtime | passed |" in page
+    assert "gaps: none" in page
+
+    missing = project.harness("matrix", "--run", "no-such-run")
+    assert missing.returncode == 2
