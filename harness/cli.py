@@ -25,7 +25,7 @@ from harness.orchestrator import RunRequest, evaluate_run, execute_run
 from harness.promotion import PromotionRefused, promote, verify_record
 from harness.reporting.parity import compatibility_page, parity_from_junit
 from harness.runners.base import SuiteOptions
-from harness.runners.registry import RUNNERS
+from harness.runners.registry import RUNNERS, in_run_order
 from harness.runs import RunFolder
 from harness.selection import failed_node_ids
 from harness.signoff import record_signoff
@@ -304,7 +304,7 @@ def stage_run_command(args: argparse.Namespace, reports: Path) -> ExitCode:
     stage_name = args.stage or environment.stage
     stage = load_gates(gates_path).stage(stage_name, gates_path)
     args.stage = stage_name
-    return execute_run(run_request(args, reports, stage.suites))
+    return execute_run(run_request(args, reports, in_run_order(stage.suites)))
 
 
 def load_run(reports: Path, run_id: str) -> RunFolder:

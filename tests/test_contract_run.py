@@ -60,6 +60,17 @@ def allure_findings(run: Path) -> list[dict[str, object]]:
     return [result for result in results if str(result["fullName"]).startswith("contract.")]
 
 
+def count_operations(run: Path, methods: set[str] | None = None) -> int:
+    """Count the operations of the OpenAPI document the run tested, optionally by method."""
+    document = json.loads(next(run.rglob("openapi.json")).read_text())
+    return sum(
+        1
+        for path_item in document["paths"].values()
+        for method in path_item
+        if methods is None or method in methods
+    )
+
+
 def test_contract_passes_on_agent_chat(project: Project) -> None:
     result = project.harness("run", "contract", env={"AGENT_CHAT_SEED_PASSWORD": CANARY_PASSWORD})
     assert result.returncode == 0, result.stdout + result.stderr
@@ -67,7 +78,7 @@ def test_contract_passes_on_agent_chat(project: Project) -> None:
 
     run = project.latest()
     values = metric_values(run)
-    assert values["contract.operations_tested"] == "9"
+    assert values["contract.operations_tested"] == str(count_operations(run))
     assert values["contract.failures"] == "0"
     assert values["contract.errors"] == "0"
     assert (run / "contract" / "events.ndjson").stat().st_size > 0
@@ -160,5 +171,6 @@ def test_contract_sensitive_sends_safe_methods(project: Project, agent_chat: str
     log = (project.latest() / "logs" / "harness.log").read_text()
     assert "--include-method GET --include-method HEAD --include-method OPTIONS" in log
     assert "--exclude-checks unsupported_method" in log
-    assert metric_values(project.latest())["contract.operations_tested"] == "5"
+    safe = count_operations(project.latest(), methods={"get", "head", "options"})
+    assert metric_values(project.latest())["contract.operations_tested"] == str(safe)
     assert rooms_on(agent_chat, "carol", "seed-secret") == ["general"]

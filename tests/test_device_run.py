@@ -24,13 +24,9 @@ INTERRUPT_TIMEOUT_S = 180.0
 
 @pytest.fixture
 def device_project(project: Project) -> Project:
-    """The project copy plus the device profiles, the device suite and the Node packages."""
+    """The project copy plus the device profiles and the Node packages."""
+    # The project fixture already copies suites/, including suites/device.
     shutil.copytree(PROJECT / "devices", project.root / "devices")
-    shutil.copytree(
-        PROJECT / "suites" / "device",
-        project.root / "suites" / "device",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
     shutil.copy(PROJECT / "package.json", project.root / "package.json")
     (project.root / "node_modules").symlink_to(PROJECT / "node_modules")
     return project

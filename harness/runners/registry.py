@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from harness.errors import Problem, UsageError
 from harness.runners.base import Runner
 from harness.runners.contract import ContractRunner
@@ -14,9 +16,11 @@ from harness.runners.unit import UnitRunner
 
 __all__ = ["RUNNERS", "runner_for"]
 
+# The order in which a stage run executes its suites. Suites that fill the target with fuzzed data
+# or trip its login rate limit (contract, security) run after those that expect a clean service.
 ALL_RUNNERS: list[Runner] = [
-    UatRunner(),
     UnitRunner(),
+    UatRunner(),
     E2eRunner(),
     DeviceRunner(),
     ContractRunner(),
@@ -25,6 +29,12 @@ ALL_RUNNERS: list[Runner] = [
     ProbeRunner(),
 ]
 RUNNERS: dict[str, Runner] = {runner.name: runner for runner in ALL_RUNNERS}
+
+
+def in_run_order(names: Iterable[str]) -> tuple[str, ...]:
+    """Sort suite names into the order a stage run executes them; unknown names go last."""
+    position = {runner.name: index for index, runner in enumerate(ALL_RUNNERS)}
+    return tuple(sorted(names, key=lambda name: (position.get(name, len(position)), name)))
 
 
 def runner_for(name: str) -> Runner:
