@@ -41,22 +41,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 POLL_INTERVAL_S = 0.2
 HISTORY_LOOKUP_LIMIT = 100
-# The client's login form requires a password. The harness replies to the login request itself
-# with a token it got from the API, so this text is typed instead of the real password.
-LOGIN_PLACEHOLDER = "harness-login-with-token"
-# Reply to the client's next POST /api/login with the harness's own login response, so the client
-# runs its own login flow (views, WebSocket, rooms) without the password in the page.
-STUB_LOGIN_SCRIPT = """
-const reply = arguments[0];
-const realFetch = window.fetch.bind(window);
-window.fetch = (input, init) => {
-  const url = new URL(typeof input === "string" ? input : input.url, location.href);
-  if (url.pathname !== "/api/login") return realFetch(input, init);
-  window.fetch = realFetch;
-  const headers = { "Content-Type": "application/json" };
-  return Promise.resolve(new Response(JSON.stringify(reply), { status: 200, headers }));
-};
-"""
+# The web client resumes the session it finds under this localStorage key, so the harness logs
+# in through the API and stores the session there; no password is typed into the page.
+SESSION_KEY = "agent-chat.session"
+STORE_SESSION_SCRIPT = "localStorage.setItem(arguments[0], JSON.stringify(arguments[1]));"
 
 
 def testid(name: str) -> str:
@@ -113,15 +101,13 @@ class MobileSession:
         return list(self.device.driver.find_elements(By.CSS_SELECTOR, testid(name)))
 
     def open_client(self) -> None:
-        """Load the client and log in with the token; a reload is how it re-reads the rooms."""
+        """Load the client with the session stored; a reload is how it re-reads the rooms."""
         with self.acting(f"opening the web client as {self.username}"):
             driver = self.device.driver
             driver.get(f"{self.base_url}/")
-            self.wait(lambda: self.find("login-form").is_displayed() or None)
-            driver.execute_script(STUB_LOGIN_SCRIPT, self.login_reply)
-            self.find("login-username").send_keys(self.username)
-            self.find("login-password").send_keys(LOGIN_PLACEHOLDER)
-            self.find("login-submit").click()
+            session = {"token": self.login_reply["token"], "user": self.login_reply["user"]}
+            driver.execute_script(STORE_SESSION_SCRIPT, SESSION_KEY, session)
+            driver.get(f"{self.base_url}/")
             self.wait(lambda: self.find("connection-status").text == "online" or None)
 
     def room_items(self) -> dict[str, WebElement]:
@@ -222,10 +208,11 @@ class MobileSession:
         with self.acting("switching the network on"):
             self.device.cdp("Network.emulateNetworkConditions", network_conditions(offline=False))
         self.offline = False
-        # The client does not resend by itself: its user presses Send again, as done here.
+        # The client's outbox posts queued messages by itself once the browser is online again;
+        # pressing Send again would post a second message with a new client id.
         pending, self.outbox = self.outbox, []
         for room, body in pending:
-            self.send(room, body)
+            self.wait_until_stored(room, body)
         with self.acting("checking the realtime connection"):
             online = self.find("connection-status").text == "online"
             title = self.find("room-title").text
@@ -234,6 +221,16 @@ class MobileSession:
             self.open_client()
             if title in self.room_items():
                 self.select(Room("", title))
+
+    def wait_until_stored(self, room: Room, body: str) -> None:
+        with self.acting(f"waiting for the outbox to deliver {body!r}"):
+            self.wait(lambda: self.stored(room, body) or None)
+
+    def stored(self, room: Room, body: str) -> bool:
+        """Whether the service stores a message with this body in the room's newest page."""
+        response = self.api.get(f"/api/rooms/{room.id}/messages", params={"limit": 50})
+        messages = check(response, f"reading {room.name}")["messages"]
+        return any(message["body"] == body for message in messages)
 
     def close(self) -> None:
         self.device.end()

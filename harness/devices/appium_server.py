@@ -101,7 +101,10 @@ class LocalAppium:
 
     def start(self, timeout_s: float) -> None:
         command = self.command()
-        env = dict(os.environ, APPIUM_HOME=str(self.root), TMPDIR=str(self.scratch_dir))
+        # Appium caches the absolute paths of its drivers under APPIUM_HOME, so the home must be
+        # the real folder holding node_modules, not a path through a symbolic link to it.
+        home = (self.root / "node_modules").resolve().parent
+        env = dict(os.environ, APPIUM_HOME=str(home), TMPDIR=str(self.scratch_dir))
         log.info("starting Appium: %s", shlex.join(command))
         with self.log_file.open("ab") as output:
             self.process = subprocess.Popen(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from harness.channels.api import ApiChannel
 from harness.channels.mobile import MobileSession
 from harness.pytest_plugin import TargetInfo
@@ -40,9 +38,6 @@ def test_message_from_api_user_arrives(alice: MobileSession, harness_target: Tar
         bob_channel.close()
 
 
-# NOTE: the web client lays out rooms and messages in two columns (12rem and the rest), which is
-# wider than a phone screen, so this fails until the client gets a narrow-screen layout.
-@pytest.mark.xfail(reason="the web client's two-column layout is wider than a phone screen")
 def test_layout_fits_screen(alice: MobileSession) -> None:
     driver = alice.device.driver
     emulation = alice.device.profile.capabilities["goog:chromeOptions"]["mobileEmulation"]
