@@ -76,7 +76,7 @@ def compatibility_page(run: RunFolder, matrix: ParityMatrix) -> str:
         "one channel and not on another.",
         "",
     ]
-    return "\n".join(header) + matrix.markdown()
+    return "\n".join(header) + "\n" + matrix.markdown()
 
 
 def write_parity(run_path: Path, allure_dir: Path, matrix: ParityMatrix) -> None:
