@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gherkin.errors import CompositeParserException, ParserException
-from gherkin.parser import Parser
-from gherkin.token_scanner import TokenScanner
-
 from harness.errors import Problem, UsageError
 
 __all__ = ["check_feature_files", "feature_files"]
@@ -28,6 +24,11 @@ def check_feature_files(directory: Path) -> None:
 
 
 def check_feature_file(path: Path) -> None:
+    # gherkin comes with the uat extra; installs for other suites import this module without it.
+    from gherkin.errors import CompositeParserException, ParserException
+    from gherkin.parser import Parser
+    from gherkin.token_scanner import TokenScanner
+
     try:
         Parser().parse(TokenScanner(path.read_text(encoding="utf-8")))
     except (CompositeParserException, ParserException) as error:

@@ -16,9 +16,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from gherkin.parser import Parser
-from gherkin.token_scanner import TokenScanner
-
 from harness.errors import Problem, UsageError
 from harness.metrics import Metric, MetricStore, file_sha256
 from harness.runs import RunFolder, utc_now, write_json_atomically
@@ -56,6 +53,10 @@ class SignOff:
 
 def manual_items(scenario_dir: Path) -> list[ManualItem]:
     """List the scenarios tagged @manual, directly or through their feature."""
+    # gherkin comes with the uat extra; other suites' installs import this module without it.
+    from gherkin.parser import Parser
+    from gherkin.token_scanner import TokenScanner
+
     items = []
     for path in feature_files(scenario_dir):
         document: Any = Parser().parse(TokenScanner(path.read_text(encoding="utf-8")))
