@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from harness.channels.base import BrowserUnavailable, ChannelError
 from harness.channels.browser import (
@@ -105,7 +106,14 @@ def check_desktop_shell() -> None:
     with sync_playwright() as playwright:
         shell = DesktopShell(resolve_chromium(playwright), "about:blank")
         try:
-            playwright.chromium.connect_over_cdp(shell.start(timeout_s=30.0)).close()
+            playwright.chromium.connect_over_cdp(
+                shell.start(timeout_s=60.0), timeout=60_000
+            ).close()
+        except PlaywrightError as error:
+            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise BrowserUnavailable(
+                f"the desktop shell did not accept a CDP connection: {first_line}"
+            ) from None
         finally:
             shell.stop()
 
