@@ -101,6 +101,35 @@ def add_target_options(run: ArgumentParser) -> None:
     run.add_argument(
         "--timeout", type=float, default=1800.0, help="suite time limit in seconds (default: 1800)"
     )
+    add_load_options(run)
+
+
+def add_load_options(run: ArgumentParser) -> None:
+    load = run.add_argument_group("load suite")
+    load.add_argument(
+        "--profile",
+        default="",
+        help="load profile in suites/load/ (default: the one the stage's gates name, or smoke)",
+    )
+    load.add_argument(
+        "--workers", type=int, default=0, help="local Locust workers (default: one per core)"
+    )
+    load.add_argument(
+        "--remote-workers",
+        type=int,
+        default=0,
+        help="Locust workers expected from other machines, beside the local ones (default: 0)",
+    )
+    load.add_argument(
+        "--master-host",
+        default="127.0.0.1",
+        help="address the Locust master listens on for workers (default: 127.0.0.1)",
+    )
+    load.add_argument(
+        "--allow-sensitive-load",
+        action="store_true",
+        help="run load against a sensitive environment, capped at a low request rate",
+    )
 
 
 def add_gate_command(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
@@ -125,7 +154,17 @@ def run_request(args: argparse.Namespace, reports: Path, suites: tuple[str, ...]
         environment=args.env,
         stage=args.stage,
         target=TargetOptions(args.base_url, args.port, args.faults, args.build),
-        options=SuiteOptions(channels, args.select, args.timeout, args.allow_writes),
+        options=SuiteOptions(
+            channels,
+            args.select,
+            args.timeout,
+            args.allow_writes,
+            profile=args.profile,
+            workers=args.workers,
+            remote_workers=args.remote_workers,
+            master_host=args.master_host,
+            allow_sensitive_load=args.allow_sensitive_load,
+        ),
         whole_stage=args.command == "gate",
     )
 

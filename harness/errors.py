@@ -32,6 +32,12 @@ class Problem(enum.Enum):
     UNKNOWN_STAGE = "unknown stage {name!r} in {path}; choose one of: {choices}"
     UNKNOWN_SUITE = "unknown suite {name!r}; choose one of: {choices}"
     UNKNOWN_CHANNEL = "unknown channel {name!r}; choose one of: {choices}"
+    UNKNOWN_PROFILE = "unknown load profile {name!r}: no file {path}; choose one of: {choices}"
+    SENSITIVE_LOAD = (
+        "environment {name} is sensitive, so load against it is rejected; "
+        "pass --allow-sensitive-load to run it capped at {max_rps} requests per second"
+    )
+    LOAD_LIMIT = "{profile} needs {needed} {resource} but {limit}; {advice}"
     RUN_NOT_FOUND = "run {run_id!r} not found under {root}; list runs with: ls {root}"
     BAD_ARGUMENT = "{reason}; see harness --help"
     ALREADY_PROMOTED = "{path} exists: this run was already promoted to that stage"

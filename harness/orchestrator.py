@@ -19,7 +19,14 @@ from harness.reporting.allure import (
     write_executor,
     write_gate_results,
 )
-from harness.runners.base import RunContext, Runner, SuiteOptions, SuiteOutcome, SuiteResult
+from harness.runners.base import (
+    EnvironmentCheck,
+    RunContext,
+    Runner,
+    SuiteOptions,
+    SuiteOutcome,
+    SuiteResult,
+)
 from harness.runners.registry import runner_for
 from harness.runs import RunFolder, RunStatus, SuiteRecord, utc_now
 from harness.target import TargetOptions, open_target
@@ -61,13 +68,16 @@ def plan_run(request: RunRequest) -> Plan:
     environment = load_environment(request.environment, request.root)
     gates_path = request.root / "gates.toml"
     gates = load_gates(gates_path)
-    stage = request.stage or environment.stage
+    stage = request.stage or suite_default_stage(request) or environment.stage
     gates.stage(stage, gates_path)
     if not request.suites:
         reason = f"stage {stage} in {gates_path} has no gates, so no suite to run; add gates"
         raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
     for suite in request.suites:
-        runner_for(suite).preflight(request.root, request.options)
+        runner = runner_for(suite)
+        runner.preflight(request.root, request.options)
+        if isinstance(runner, EnvironmentCheck):
+            runner.check_environment(request.root, environment, stage, request.options)
     if request.target.faults_file is not None and not request.target.faults_file.is_file():
         reason = f"fault file {request.target.faults_file} not found; check --faults"
         raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
@@ -76,6 +86,16 @@ def plan_run(request: RunRequest) -> Plan:
         raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
     path = request.root / "environments" / f"{request.environment}.toml"
     return Plan(environment, path, gates, stage)
+
+
+def suite_default_stage(request: RunRequest) -> str | None:
+    """Return the stage a single suite's options call for, such as the one gating a profile."""
+    if len(request.suites) != 1:
+        return None
+    runner = runner_for(request.suites[0])
+    if isinstance(runner, EnvironmentCheck):
+        return runner.default_stage(request.root, request.options)
+    return None
 
 
 def mask_account_passwords(environment: Environment) -> None:

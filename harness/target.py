@@ -24,12 +24,17 @@ import httpx
 from harness.config.environment import Environment, Target
 from harness.errors import Problem, UsageError
 
-__all__ = ["Deployment", "TargetOptions", "open_target"]
+__all__ = ["LOAD_SECRET_ENV", "Deployment", "TargetOptions", "open_target", "pick_free_port"]
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 10.0
 POLL_INTERVAL_S = 0.1
+# Load-test users log in with a password derived from this secret (sut/agent_chat/accounts.py).
+LOAD_SECRET_ENV = "AGENT_CHAT_LOAD_SECRET"  # noqa: S105 - a variable name, not a secret
+# The highest load-test account the embedded service accepts, load99999, so a profile's users
+# fit whatever the number of Locust workers they are spread over.
+EMBEDDED_LOAD_USERS = "100000"
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,10 @@ def generate_missing_passwords(environment: Environment) -> None:
     for account in environment.accounts.values():
         if not os.environ.get(account.password_env):
             os.environ[account.password_env] = secrets.token_urlsafe(18)
+    # The load suite's Locust processes inherit the same variable, so the secret stays out of
+    # files and command lines.
+    if not os.environ.get(LOAD_SECRET_ENV):
+        os.environ[LOAD_SECRET_ENV] = secrets.token_urlsafe(18)
 
 
 @dataclass
@@ -177,6 +186,7 @@ class EmbeddedService:
     def child_environment(self) -> dict[str, str]:
         child = dict(os.environ)
         child["AGENT_CHAT_BUILD_ID"] = self.build_id
+        child.setdefault("AGENT_CHAT_LOAD_USERS", EMBEDDED_LOAD_USERS)
         passwords = {account.password_env for account in self.environment.accounts.values()}
         if len(passwords) == 1:
             child["AGENT_CHAT_SEED_PASSWORD"] = os.environ[passwords.pop()]

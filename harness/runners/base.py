@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from harness.config.environment import Environment
 from harness.evidence.junit import EvidenceError, JUnitCounts
@@ -15,6 +17,7 @@ from harness.runs import RunFolder
 from harness.target import Deployment
 
 __all__ = [
+    "EnvironmentCheck",
     "RunContext",
     "Runner",
     "SuiteOptions",
@@ -45,6 +48,14 @@ class SuiteOptions:
     select: str = ""
     timeout_s: float = 1800.0
     allow_writes: bool = False
+    # Load suite: the profile in suites/load/ ("" picks the one the stage's gates name), the
+    # local Locust workers (0 means one per core), workers expected from other machines, the
+    # master's bind address, and the consent to put load on a sensitive environment.
+    profile: str = ""
+    workers: int = 0
+    remote_workers: int = 0
+    master_host: str = "127.0.0.1"
+    allow_sensitive_load: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,21 @@ class Runner(Protocol):
     def preflight(self, root: Path, options: SuiteOptions) -> None: ...
 
     def run(self, context: RunContext) -> SuiteResult: ...
+
+
+@runtime_checkable
+class EnvironmentCheck(Protocol):
+    """A runner that must also check the environment and stage before anything starts.
+
+    `default_stage` names the stage whose gates fit the options when the user named none, or
+    returns None to keep the environment's stage.
+    """
+
+    def check_environment(
+        self, root: Path, environment: Environment, stage: str, options: SuiteOptions
+    ) -> None: ...
+
+    def default_stage(self, root: Path, options: SuiteOptions) -> str | None: ...
 
 
 def classify_pytest(
@@ -114,10 +140,14 @@ def metric_from(
     context: RunContext,
     suite: str,
     evidence: Path,
-    values: dict[str, int],
+    values: Mapping[str, int | Fraction],
     unknown_reason: str = "",
+    labels: dict[str, str] | None = None,
 ) -> list[Metric]:
-    """Build metrics with full provenance; with `unknown_reason` every value is recorded unknown."""
+    """Build metrics with full provenance; with `unknown_reason` every value is recorded unknown.
+
+    `labels` tells apart metrics of the same name, such as one per endpoint.
+    """
     run = context.run.manifest
     digest = file_sha256(evidence) if evidence.is_file() else ""
     relative = evidence.relative_to(context.run.path).as_posix()
@@ -136,6 +166,7 @@ def metric_from(
                 exact=str(value) if known else None,
                 value=float(value) if known else None,
                 unknown_reason=unknown_reason,
+                labels=dict(labels or {}),
             )
         )
     return metrics

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from harness.errors import Problem, UsageError
 from harness.runners.base import Runner
+from harness.runners.load import LoadRunner
 from harness.runners.uat import UatRunner
 
 __all__ = ["RUNNERS", "runner_for"]
 
-RUNNERS: dict[str, Runner] = {runner.name: runner for runner in [UatRunner()]}
+AVAILABLE: list[Runner] = [UatRunner(), LoadRunner()]
+RUNNERS: dict[str, Runner] = {runner.name: runner for runner in AVAILABLE}
 
 
 def runner_for(name: str) -> Runner:
