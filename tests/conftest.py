@@ -67,7 +67,7 @@ class Project:
 def project(tmp_path: Path) -> Project:
     root = tmp_path / "project"
     root.mkdir()
-    for name in ["environments", "scenarios", "sut/faults"]:
+    for name in ["environments", "scenarios", "sut/faults", "suites/load"]:
         shutil.copytree(PROJECT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(PROJECT / "gates.toml", root / "gates.toml")
     return Project(root)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated
 
 import pydantic
 
@@ -40,11 +40,13 @@ class LoadProfile(StrictModel):
     room_size: Annotated[int, pydantic.Field(ge=2, le=1000)] = 10
     history_limit: Annotated[int, pydantic.Field(ge=1, le=200)] = 50
 
-    @pydantic.model_validator(mode="after")
-    def check_think_time(self) -> Self:
-        if self.think_time_min_s > self.think_time_max_s:
-            raise ValueError("think_time_min_s must not exceed think_time_max_s")
-        return self
+    @pydantic.field_validator("think_time_max_s")
+    @classmethod
+    def check_think_time(cls, value: float, info: pydantic.ValidationInfo) -> float:
+        shortest = info.data.get("think_time_min_s")
+        if shortest is not None and value < shortest:
+            raise ValueError(f"must be at least think_time_min_s ({shortest:g})")
+        return value
 
     @property
     def ramp_s(self) -> float:

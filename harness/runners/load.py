@@ -83,8 +83,12 @@ class LoadRunner:
             purpose = "password secret of the load-test users load00000.."
             raise UsageError(
                 Problem.MISSING_SECRET,
-                {"variable": LOAD_SECRET_ENV, "purpose": purpose, "path": "the load suite",
-                 "key": "-"},
+                {
+                    "variable": LOAD_SECRET_ENV,
+                    "purpose": purpose,
+                    "path": "the load suite",
+                    "key": "-",
+                },
             )
         plan = self.plan(root, environment, stage, options)
         limits = LimitPlan(

@@ -68,6 +68,13 @@ def add_arguments(parser: Any) -> None:
 events.init_command_line_parser.add_listener(add_arguments)
 
 
+ENVIRONMENT: list[Environment] = []
+
+
+def environment_of() -> Environment:
+    return ENVIRONMENT[0]
+
+
 def options(environment: Environment) -> Any:
     return environment.parsed_options
 
@@ -121,6 +128,8 @@ def create_rooms(host: str, room_count: int) -> list[int]:
 
 @events.init.add_listener
 def on_init(environment: Environment, **_kwargs: Any) -> None:
+    # Reports can arrive while the rooms are being created, and their handlers need this.
+    ENVIRONMENT[:] = [environment]
     runner = environment.runner
     if isinstance(runner, MasterRunner):
         Ledger.attach(environment)
@@ -169,18 +178,6 @@ class WorkerTally:
         totals = {"reports": cls.reports, "requests": cls.requests, "failures": cls.failures}
         assert environment.runner is not None
         environment.runner.send_message("chat_totals", totals)
-
-
-ENVIRONMENT: list[Environment] = []
-
-
-def environment_of() -> Environment:
-    return ENVIRONMENT[0]
-
-
-@events.init.add_listener
-def remember_environment(environment: Environment, **_kwargs: Any) -> None:
-    ENVIRONMENT[:] = [environment]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -510,8 +507,12 @@ def result_document(environment: Environment, ledger: Ledger, complete: bool) ->
         "entries": [entry_json(entry) for entry in stats.entries.values()],
         "total": entry_json(stats.total),
         "errors": [
-            {"method": error.method, "name": error.name, "error": str(error.error),
-             "occurrences": error.occurrences}
+            {
+                "method": error.method,
+                "name": error.name,
+                "error": str(error.error),
+                "occurrences": error.occurrences,
+            }
             for error in stats.errors.values()
         ],
         "timeline": ledger.timeline,
@@ -532,8 +533,12 @@ class AbortRule:
 
 
 COMPARISONS = {
-    "<": float.__lt__, "<=": float.__le__, ">": float.__gt__, ">=": float.__ge__,
-    "==": float.__eq__, "!=": float.__ne__,
+    "<": float.__lt__,
+    "<=": float.__le__,
+    ">": float.__gt__,
+    ">=": float.__ge__,
+    "==": float.__eq__,
+    "!=": float.__ne__,
 }
 
 
@@ -570,7 +575,9 @@ class Window:
     def add(self, environment: Environment) -> None:
         snapshot = {
             f"{entry.method} {entry.name}": (
-                dict(entry.response_times), entry.num_requests, entry.num_failures
+                dict(entry.response_times),
+                entry.num_requests,
+                entry.num_failures,
             )
             for entry in environment.stats.entries.values()
         }
@@ -594,8 +601,10 @@ class Window:
             return None
         if statistic == "error_rate":
             return failures / requests
-        return window_percentile(counts, {"p50_ms": 0.5, "p95_ms": 0.95, "p99_ms": 0.99}[
-            statistic.removeprefix("delivery_")])
+        return window_percentile(
+            counts,
+            {"p50_ms": 0.5, "p95_ms": 0.95, "p99_ms": 0.99}[statistic.removeprefix("delivery_")],
+        )
 
 
 def selected(key: str, label: str, statistic: str) -> bool:
