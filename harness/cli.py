@@ -126,6 +126,12 @@ def add_load_options(run: ArgumentParser) -> None:
         help="address the Locust master listens on for workers (default: 127.0.0.1)",
     )
     load.add_argument(
+        "--master-port",
+        type=int,
+        default=0,
+        help="port the Locust master listens on for workers (default: 0, a free port)",
+    )
+    load.add_argument(
         "--allow-sensitive-load",
         action="store_true",
         help="run load against a sensitive environment, capped at a low request rate",
@@ -163,6 +169,7 @@ def run_request(args: argparse.Namespace, reports: Path, suites: tuple[str, ...]
             workers=args.workers,
             remote_workers=args.remote_workers,
             master_host=args.master_host,
+            master_port=args.master_port,
             allow_sensitive_load=args.allow_sensitive_load,
         ),
         whole_stage=args.command == "gate",

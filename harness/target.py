@@ -138,9 +138,9 @@ def pick_free_port(host: str) -> int:
 
 
 def generate_missing_passwords(environment: Environment) -> None:
-    """Give the embedded service's seeded accounts a password for this run when none is set.
+    """Give the seeded accounts and the load-test users a password secret when none is set.
 
-    The password lives only in this process's environment and the service's, never in a file.
+    The secrets live only in the environment of this process and its children, never in a file.
     """
     for account in environment.accounts.values():
         if not os.environ.get(account.password_env):

@@ -61,6 +61,7 @@ ABORT_GATE = """
 [[stages.tiny.gates]]
 name = "tiny-p95-abort"
 metric = "load.tiny.p95_ms"
+labels = { name = "POST /api/rooms/{room_id}/messages" }
 comparison = "<"
 threshold = 200
 abort_after_s = 2

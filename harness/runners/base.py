@@ -50,11 +50,13 @@ class SuiteOptions:
     allow_writes: bool = False
     # Load suite: the profile in suites/load/ ("" picks the one the stage's gates name), the
     # local Locust workers (0 means one per core), workers expected from other machines, the
-    # master's bind address, and the consent to put load on a sensitive environment.
+    # master's bind address and port (0 picks a free one), and the consent to put load on a
+    # sensitive environment.
     profile: str = ""
     workers: int = 0
     remote_workers: int = 0
     master_host: str = "127.0.0.1"
+    master_port: int = 0
     allow_sensitive_load: bool = False
 
 

@@ -64,6 +64,9 @@ class LoadRunner:
         if not 0 <= options.workers <= MAX_WORKERS:
             reason = f"--workers {options.workers} is out of range; use 1 to {MAX_WORKERS}"
             raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
+        if not 0 <= options.master_port <= 65535:
+            reason = f"--master-port {options.master_port} is out of range; use 0 to 65535"
+            raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
         if options.remote_workers < 0:
             reason = f"--remote-workers {options.remote_workers} is negative; use 0 or more"
             raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
@@ -146,7 +149,7 @@ class LoadRunner:
     ) -> ClusterSpec:
         options = context.options
         locustfile = str(context.root / LOCUSTFILE)
-        port = pick_free_port(options.master_host)
+        port = options.master_port or pick_free_port(options.master_host)
         expected = plan.local_workers + options.remote_workers
         master = [sys.executable, "-m", "locust", "-f", locustfile, "--master", "--headless"]
         master += ["--master-bind-host", options.master_host, "--master-bind-port", str(port)]
@@ -170,6 +173,7 @@ class LoadRunner:
             logs=context.run.subdir("logs"),
             timeout_s=timeout_s,
             history_csv=load_dir / "locust_stats_history.csv",
+            usage_json=load_dir / "generator-usage.json",
         )
 
     def result(

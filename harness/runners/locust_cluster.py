@@ -7,15 +7,18 @@ docs/load-kubernetes.md): they count toward --expect-workers like the local ones
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import shlex
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["ClusterSpec", "LocustCluster", "live_line"]
+import psutil
+
+__all__ = ["ClusterSpec", "LocustCluster", "ProcessUsage", "live_line"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,26 @@ class ClusterSpec:
     logs: Path
     timeout_s: float
     history_csv: Path
+    usage_json: Path
+
+
+@dataclass
+class ProcessUsage:
+    """CPU time and peak resident memory of one Locust process, sampled while it ran."""
+
+    role: str
+    pid: int
+    cpu_s: float = 0.0
+    max_rss_bytes: int = 0
+
+    def sample(self) -> None:
+        try:
+            process = psutil.Process(self.pid)
+            times = process.cpu_times()
+            self.cpu_s = times.user + times.system
+            self.max_rss_bytes = max(self.max_rss_bytes, process.memory_info().rss)
+        except psutil.Error:
+            pass  # The process has ended, so its last sample is kept.
 
 
 @dataclass
@@ -45,12 +68,13 @@ class LocustCluster:
     spec: ClusterSpec
     master: subprocess.Popen[bytes] | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    usage: list[ProcessUsage] = field(default_factory=list)
 
     def run(self) -> int:
-        """Start master and workers, print a live line now and then, and wait for the master.
+        """Start master and workers, log a live line every few seconds, and wait for the master.
 
         The master ends the test by itself. Past the time limit, or on KeyboardInterrupt, every
-        process is terminated by its PID; workers still running after the master are stopped too.
+        process is terminated by its PID. Workers still running after the master are stopped too.
         """
         try:
             self.master = self.start("master", self.spec.master)
@@ -59,6 +83,7 @@ class LocustCluster:
             return self.wait_for_master()
         finally:
             self.stop_all()
+            self.write_usage()
 
     def start(self, role: str, command: Sequence[str]) -> subprocess.Popen[bytes]:
         output = self.spec.logs / f"locust-{role}.log"
@@ -72,6 +97,7 @@ class LocustCluster:
                 stderr=stream,
             )
         log.info("started locust %s (pid %d), output in %s", role, child.pid, output)
+        self.usage.append(ProcessUsage(role, child.pid))
         return child
 
     def wait_for_master(self) -> int:
@@ -84,6 +110,8 @@ class LocustCluster:
                     "locust master ran past its limit of %g s; stopping it", self.spec.timeout_s
                 )
                 return -1
+            for usage in self.usage:
+                usage.sample()
             if time.monotonic() >= next_live:
                 line = live_line(self.spec.history_csv)
                 if line:
@@ -98,6 +126,14 @@ class LocustCluster:
         for child in [*self.workers, *([self.master] if self.master else [])]:
             if child.poll() is None:
                 stop_child(child)
+
+
+    def write_usage(self) -> None:
+        """Record the generator's CPU seconds and peak memory per process, for benchmarks."""
+        data = [asdict(usage) for usage in self.usage]
+        self.spec.usage_json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        cpu_s = sum(usage.cpu_s for usage in self.usage)
+        log.info("load generator used %.1f CPU seconds in %d processes", cpu_s, len(self.usage))
 
 
 def stop_child(child: subprocess.Popen[bytes]) -> None:

@@ -14,6 +14,7 @@ is self-contained because remote workers may receive it from the master (`-f -`)
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -205,6 +206,12 @@ class RateCap:
 USER_NUMBERS = itertools.count()
 
 
+@functools.cache
+def parse_room_ids(text: str) -> list[int]:
+    """Parse the master's room list once per worker, not once per user."""
+    return [int(part) for part in text.split(",") if part]
+
+
 def parse_sent_ms(body: str) -> float | None:
     _, mark, rest = body.partition(SENT_MARK)
     if not mark:
@@ -232,7 +239,7 @@ class ChatUser(FastHttpUser):
         self.socket: websocket.WebSocket | None = None
         self.receiver: gevent.Greenlet | None = None
         self.sequence = 0
-        room_ids = [int(part) for part in opts.chat_room_ids.split(",") if part]
+        room_ids = parse_room_ids(opts.chat_room_ids)
         self.room_id = room_ids[(self.number // opts.chat_room_size) % len(room_ids)]
         self.token = self.login()
         self.join()
