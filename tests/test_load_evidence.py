@@ -68,14 +68,14 @@ def result() -> dict[str, Any]:
     workers["w2"]["failures"] = workers["w2"]["sent"]["failures"] = 0
     workers["w1"]["failures"] = workers["w1"]["sent"]["failures"] = 1
     timeline = [{"t": 100.0 + second, "connected": 10, "spawned": 10} for second in range(20)]
-    timeline[2]["connected"] = 3  # during the report lag after the hold starts: left out
+    timeline[0]["connected"] = 3  # before the hold starts, so it is left out
     return {
         "format": 1,
         "complete": True,
         "aborted": "",
         "expected_workers": 2,
         "started_at": 98.0,
-        "hold_started_at": 100.0,
+        "hold_started_at": 101.0,
         "stopped_at": 118.0,
         "discarded_reports": 0,
         "workers": workers,

@@ -23,8 +23,10 @@ PROFILE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # Load-test accounts are load00000 .. load99999 on the Agent Chat service.
 MAX_USERS = 100_000
 MAX_HOLD_S = 3600
-# Time after the hold for stopping users and collecting the workers' last reports.
-STOP_GRACE_S = 60
+# Time beyond ramp and hold: up to 60 s for the last users to connect before the hold starts
+# (CONNECT_WAIT_S in suites/load/locustfile.py), then for stopping users and collecting the
+# workers' last reports.
+STOP_GRACE_S = 150
 
 
 class LoadProfile(StrictModel):
@@ -54,7 +56,7 @@ class LoadProfile(StrictModel):
 
     @property
     def max_run_s(self) -> int:
-        """The hard time limit of a run: ramp, hold and the grace for stopping, in seconds."""
+        """The hard time limit of a run in seconds: ramp, hold, and the grace around the hold."""
         return math.ceil(self.ramp_s + self.hold_s + STOP_GRACE_S)
 
     @property

@@ -37,9 +37,6 @@ DELIVERY = "DELIVERY"
 WEBSOCKET = "WS"
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 PERCENTILES = {"p50": Fraction(1, 2), "p95": Fraction(95, 100), "p99": Fraction(99, 100)}
-# Workers report every 3 s, so the connected-user count lags; the first seconds of the hold
-# are left out when the minimum is taken.
-REPORT_LAG_S = 5.0
 
 
 def bucket_top(rounded: int) -> Fraction:
@@ -147,13 +144,14 @@ def combine(label: str, entries: list[dict[str, Any]]) -> EndpointStats:
 
 
 def users_held(data: dict[str, Any]) -> int:
-    """Return the fewest connected users seen during the hold, after the report lag."""
+    """Return the fewest connected users the workers reported during the hold.
+
+    The hold starts when every user is connected, or when the master stopped waiting for them.
+    """
     hold = float(data.get("hold_started_at") or 0)
+    stop = float(data.get("stopped_at") or 0)
     timeline = data.get("timeline", [])
-    if not hold:
-        return 0
-    settled = [point for point in timeline if point["t"] >= hold + REPORT_LAG_S]
-    during = settled or [point for point in timeline if point["t"] >= hold]
+    during = [point for point in timeline if hold and hold <= point["t"] <= stop]
     return min((int(point["connected"]) for point in during), default=0)
 
 

@@ -46,6 +46,8 @@ SENT_MARK = "sent_ms="
 # after the users stopped makes sure their last samples were sent before the totals.
 REPORT_SETTLE_S = 4.0
 STOP_WAIT_S = 60.0
+# The hold starts when every user is connected, but no later than this after the ramp.
+CONNECT_WAIT_S = 60.0
 TOTALS_WAIT_S = 30.0
 WINDOW_TICKS = 10
 
@@ -638,20 +640,32 @@ class ChatShape(LoadTestShape):
         now = time.time()
         if not ledger.started_at:
             ledger.started_at = now
-        ramp_s = opts.chat_users / opts.chat_spawn_rate
-        elapsed = self.get_run_time()
-        if elapsed >= ramp_s and not ledger.hold_started_at:
-            ledger.hold_started_at = now
         ledger.sample(environment, now)
         self.window.add(environment)
+        self.start_hold(ledger, now)
         breach = self.sustained_breach(now)
         if breach:
             ledger.aborted = breach
             log.error("aborting the run: %s", breach)
-        if breach or elapsed >= ramp_s + opts.chat_hold_s:
+        held_s = now - ledger.hold_started_at if ledger.hold_started_at else 0.0
+        if breach or held_s >= opts.chat_hold_s:
             self.finish(environment, ledger)
             return None
         return opts.chat_users, opts.chat_spawn_rate
+
+    def start_hold(self, ledger: Ledger, now: float) -> None:
+        """Start the hold once every user is connected, or CONNECT_WAIT_S after the ramp."""
+        if ledger.hold_started_at:
+            return
+        opts = options(environment_of())
+        ramp_s = opts.chat_users / opts.chat_spawn_rate
+        connected = ledger.timeline[-1]["connected"] if ledger.timeline else 0
+        elapsed = self.get_run_time()
+        if elapsed >= ramp_s and (
+            connected >= opts.chat_users or elapsed >= ramp_s + CONNECT_WAIT_S
+        ):
+            ledger.hold_started_at = now
+            log.info("hold starts with %d of %d users connected", connected, opts.chat_users)
 
     def sustained_breach(self, now: float) -> str:
         if self.rules is None:
