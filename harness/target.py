@@ -179,6 +179,9 @@ class EmbeddedService:
             str(self.port),
         ]
         command += ["--db", str(self.workdir / "agent_chat.db")]
+        # The suites record every request themselves; a per-request access log would only cost
+        # the service CPU under load.
+        command += ["--no-access-log"]
         if self.faults_file is not None:
             command += ["--faults-file", str(self.faults_file)]
         return command
