@@ -131,9 +131,7 @@ def evidence_problem(
     metric = metrics.get(gate.metric_key)
     if metric is None:
         detail = f" ({suite.reason})" if suite.reason else ""
-        return (
-            f"metric {gate.metric_key} missing: suite {gate.suite} ended {suite.outcome}{detail}"
-        )
+        return f"metric {gate.metric_key} missing: suite {gate.suite} ended {suite.outcome}{detail}"
     return provenance_problem(metric, run) or evidence_file_problem(metric, run.path)
 
 

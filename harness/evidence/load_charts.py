@@ -6,12 +6,7 @@ import csv
 import datetime
 from collections import defaultdict
 from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")  # Files only: no display is needed or wanted.
-
-import matplotlib.pyplot as plt
+from typing import Any
 
 __all__ = ["draw_charts"]
 
@@ -36,11 +31,22 @@ def series(rows: list[HistoryRow], column: str) -> tuple[list[datetime.datetime]
     return times, [number(row[column]) for row in rows]
 
 
+def pyplot() -> Any:
+    """Import matplotlib on first use: it comes with the load extra, which other suites lack."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # Files only: no display is needed or wanted.
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
+
+
 def draw_charts(history_csv: Path, output: Path) -> Path:
     """Draw users, requests per second, aggregate p50/p95/p99 and p95 per endpoint into a PNG.
 
     Percentiles in the history are Locust's rolling values over about the last 10 s.
     """
+    plt = pyplot()
     rows = read_rows(history_csv)
     total = [row for row in rows if row["Name"] == "Aggregated"]
     by_endpoint: dict[str, list[HistoryRow]] = defaultdict(list)

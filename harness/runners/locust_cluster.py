@@ -16,8 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import psutil
-
 __all__ = ["ClusterSpec", "LocustCluster", "ProcessUsage", "live_line"]
 
 log = logging.getLogger(__name__)
@@ -52,6 +50,10 @@ class ProcessUsage:
     max_rss_bytes: int = 0
 
     def sample(self) -> None:
+        # psutil comes with the load extra; importing it here keeps the registry importable
+        # in environments set up for other suites.
+        import psutil
+
         try:
             process = psutil.Process(self.pid)
             times = process.cpu_times()
@@ -126,7 +128,6 @@ class LocustCluster:
         for child in [*self.workers, *([self.master] if self.master else [])]:
             if child.poll() is None:
                 stop_child(child)
-
 
     def write_usage(self) -> None:
         """Record the generator's CPU seconds and peak memory per process, for benchmarks."""
