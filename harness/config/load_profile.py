@@ -61,7 +61,7 @@ class LoadProfile(StrictModel):
 
     @property
     def messages_per_s(self) -> float:
-        """The steady message rate the profile asks for once every user is connected."""
+        """The steady message rate in messages per second once every user is connected."""
         mean_think_s = (self.think_time_min_s + self.think_time_max_s) / 2
         return self.users / max(mean_think_s, 0.001)
 

@@ -1,7 +1,7 @@
 """Read a distributed Locust run's result and decide whether its numbers can be trusted.
 
 The master writes `result.json` (suites/load/locustfile.py): every endpoint's response-time
-histogram, the totals the master received from each worker, the totals each worker says it sent,
+histogram, the totals the master received from each worker, the totals each worker reports it sent,
 and a timeline of connected users. This module checks that the books balance and computes the
 statistics the gates read.
 
@@ -81,7 +81,7 @@ class EndpointStats:
 
 @dataclass(frozen=True)
 class LoadSummary:
-    """What a load run measured, and every reason its numbers cannot be trusted."""
+    """Statistics of a load run, and every reason its numbers cannot be trusted."""
 
     endpoints: list[EndpointStats]
     http: EndpointStats
@@ -183,7 +183,7 @@ def summarize(data: dict[str, Any], history_csv: Path | None = None) -> LoadSumm
 
 
 def accounting_problems(data: dict[str, Any]) -> list[str]:
-    """Check the master's totals against what every expected worker says it sent."""
+    """Return every mismatch between the master's totals and those the workers report they sent."""
     problems = []
     if not data.get("complete"):
         problems.append("the master stopped before it collected the workers' totals")

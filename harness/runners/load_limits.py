@@ -1,6 +1,6 @@
 """Operating-system limits that decide whether a load profile's user count can be reached at all.
 
-Every chat user holds two TCP connections: its HTTP keep-alive connection and its WebSocket. On
+Every chat user keeps two TCP connections open: its HTTP keep-alive connection and its WebSocket. On
 this machine both ends are local, so each connection costs a file descriptor in a Locust worker,
 one in the service, and an ephemeral port. The harness raises its soft RLIMIT_NOFILE to the hard
 limit (children inherit it) and rejects a profile that cannot fit, naming the limit, before
@@ -26,7 +26,7 @@ PORT_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 # Room for log files, the database, pipes and listening sockets beside the connections.
 SPARE_FILES = 256
 # Uvicorn closes an idle HTTP keep-alive connection after 5 s (its timeout_keep_alive default),
-# so the service holds about that many seconds of requests' connections beside the WebSockets.
+# so the service keeps about that many seconds of requests' connections open beside the WebSockets.
 KEEP_ALIVE_S = 5
 # Requests per user during its start: login, join, history and the WebSocket handshake.
 START_REQUESTS = 4
@@ -34,7 +34,7 @@ START_REQUESTS = 4
 
 @dataclass(frozen=True)
 class LimitPlan:
-    """Where the profile's users run: local workers, and the share of users they carry."""
+    """A profile placed on workers: the local and remote worker counts and the target kind."""
 
     profile: LoadProfile
     local_workers: int

@@ -36,7 +36,7 @@ def endpoint_values(stats: EndpointStats, duration_s: Fraction) -> dict[str, int
 
 
 def overall_values(summary: LoadSummary) -> dict[str, int | Fraction]:
-    """The run's headline values: HTTP latency and rate, errors over HTTP and WebSocket."""
+    """Return the run's headline values: HTTP latency and rate, errors over HTTP and WebSocket."""
     return {
         "users": summary.users_held,
         "rps": summary.rps,

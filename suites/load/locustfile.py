@@ -57,8 +57,8 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--chat-users", type=int, default=1, help="Chat users to hold")
     group.add_argument("--chat-spawn-rate", type=float, default=1.0, help="Users started per s")
     group.add_argument("--chat-hold-s", type=float, default=10.0, help="Hold time after the ramp")
-    group.add_argument("--chat-think-min-s", type=float, default=1.0, help="Shortest think time")
-    group.add_argument("--chat-think-max-s", type=float, default=2.0, help="Longest think time")
+    group.add_argument("--chat-think-min-s", type=float, default=1.0, help="Minimum think time (s)")
+    group.add_argument("--chat-think-max-s", type=float, default=2.0, help="Maximum think time (s)")
     group.add_argument("--chat-room-size", type=int, default=10, help="Users per room")
     group.add_argument("--chat-history-limit", type=int, default=50, help="Messages read on join")
     group.add_argument("--chat-max-rps", type=float, default=0.0, help="Request cap, 0 for none")
@@ -166,8 +166,8 @@ class WorkerTally:
 
     @classmethod
     def on_report(cls, client_id: str, data: dict[str, Any]) -> None:
-        # Locust's own listener may run before or after this one; before it, the live total is
-        # what it is about to send, and after it the total sits in the report.
+        # Locust's own listener may run before or after this one. Before it, the live total is
+        # what it is about to send. After it, the total is in the report.
         total = data.get("stats_total") or StatsEntry.serialize(environment_of().stats.total)
         cls.reports += 1
         cls.requests += int(total["num_requests"])
@@ -398,7 +398,7 @@ def realtime_base(environment: Environment) -> str:
 
 @dataclass
 class WorkerLedger:
-    """What the master received from one worker, and the totals the worker says it sent."""
+    """Totals the master received from one worker, and the totals the worker reports it sent."""
 
     reports: int = 0
     requests: int = 0
@@ -552,7 +552,7 @@ COMPARISONS = {
 
 
 def bucket_top(rounded: int) -> float:
-    """The largest response time Locust rounds to `rounded` (it keeps two significant digits)."""
+    """Return the largest response time that Locust rounds to `rounded` (two significant digits)."""
     if rounded < 100:
         return rounded + 0.5
     if rounded < 1000:
