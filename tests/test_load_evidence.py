@@ -22,7 +22,13 @@ from harness.evidence.locust import (
 )
 from harness.metrics import Metric, MetricStore, file_sha256, metric_key
 from harness.runners.base import SuiteOptions, SuiteOutcome
-from harness.runners.load import LoadRunner, abort_rules, classify_load, resolve_profile
+from harness.runners.load import (
+    LoadRunner,
+    abort_rules,
+    classify_load,
+    missing_result,
+    resolve_profile,
+)
 from harness.runners.load_limits import LimitPlan, check_limits
 from harness.runners.locust_cluster import live_line
 from harness.runs import RunFolder, RunStatus, SuiteRecord
@@ -292,3 +298,20 @@ def test_bad_load_input(project: Project, args: list[str], message: str) -> None
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert project.runs() == []
+
+
+def test_missing_result_names_workers(tmp_path: Path) -> None:
+    error = EvidenceError("result.json was not written")
+    outcome, reason = missing_result(error, 1, tmp_path)
+    assert outcome is SuiteOutcome.NO_EVIDENCE
+    assert (
+        reason
+        == "no trustworthy load result: result.json was not written (exit code 1)".replace(
+            "(exit", "(locust master exit"
+        )
+    )
+
+    (tmp_path / "locust-master.log").write_text("ERROR: Gave up waiting for workers to connect\n")
+    outcome, reason = missing_result(error, 1, tmp_path)
+    assert outcome is SuiteOutcome.ERROR
+    assert reason.startswith("INVALID: fewer workers than expected connected")

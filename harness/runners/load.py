@@ -41,6 +41,8 @@ SENSITIVE_MAX_RPS = 20
 # Time for processes to start, workers to connect and rooms to be created, beyond the profile.
 STARTUP_S = 120
 WORKER_CONNECT_WAIT_S = 60
+# Locust 2.x logs this line when --expect-workers-max-wait passes without enough workers.
+GAVE_UP_ON_WORKERS = "Gave up waiting for workers to connect"
 ABORTABLE = {"p50_ms", "p95_ms", "p99_ms", "error_rate", "delivery_p95_ms", "delivery_p99_ms"}
 
 
@@ -184,9 +186,9 @@ class LoadRunner:
         try:
             summary = summarize(read_result(evidence), history)
         except (EvidenceError, KeyError, TypeError, ValueError) as error:
-            reason = f"no trustworthy load result: {error} (locust master exit code {exit_code})"
+            outcome, reason = missing_result(error, exit_code, context.run.path / "logs")
             metrics = unknown_metrics(context, profile.name, evidence, reason)
-            return SuiteResult(SuiteOutcome.NO_EVIDENCE, reason, exit_code, metrics)
+            return SuiteResult(outcome, reason, exit_code, metrics)
 
         stats_json = load_dir / "stats.json"
         stats_json.write_text(json.dumps(stats_document(summary), indent=2) + "\n", "utf-8")
@@ -214,6 +216,20 @@ class LoadRunner:
         except (OSError, ValueError, KeyError) as error:
             log.warning("could not draw the load charts from %s: %s", history.name, error)
             return None
+
+
+def missing_result(error: Exception, exit_code: int, logs: Path) -> tuple[SuiteOutcome, str]:
+    """Explain a run without a readable result, naming missing workers when that was the cause."""
+    master_log = logs / "locust-master.log"
+    text = master_log.read_text(errors="replace") if master_log.is_file() else ""
+    if GAVE_UP_ON_WORKERS in text:
+        reason = (
+            f"INVALID: fewer workers than expected connected to the master within "
+            f"{WORKER_CONNECT_WAIT_S} s, so no user started"
+        )
+        return SuiteOutcome.ERROR, reason
+    reason = f"no trustworthy load result: {error} (locust master exit code {exit_code})"
+    return SuiteOutcome.NO_EVIDENCE, reason
 
 
 def classify_load(
