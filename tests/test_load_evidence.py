@@ -61,6 +61,10 @@ def entry(method: str, name: str, times: dict[str, int], failures: int = 0) -> d
     }
 
 
+def received(reports: int, requests: int) -> dict[str, int]:
+    return {"reports": reports, "requests": requests, "failures": 1}
+
+
 def result() -> dict[str, Any]:
     entries = [
         entry("POST", "/api/login", {"3": 4}),
@@ -138,6 +142,8 @@ def test_summary_of_balanced_result() -> None:
         (lambda d: d["workers"]["w2"].update(went_missing=True), "went missing"),
         (lambda d: d["workers"]["w1"].update(gaps=1), "missed 1 reports"),
         (lambda d: d["workers"]["w1"]["sent"].update(requests=11), "sent 11 requests"),
+        (lambda d: d["workers"]["w1"].update(received=received(2, 9)), "received 9"),
+        (lambda d: d["workers"]["w1"].update(received=received(2, 10), requests=12), "2 requests"),
         (lambda d: d.update(discarded_reports=2), "discarded 2 worker reports"),
         (lambda d: d["total"].update(num_requests=18), "master total 18"),
         (lambda d: d["entries"][0]["response_times"].update({"3": 5}), "histogram does not"),
@@ -148,6 +154,12 @@ def test_accounting_problems(change: Any, problem: str) -> None:
     change(data)
     problems = summarize(data).problems
     assert any(problem in text for text in problems), problems
+
+
+def test_reports_after_totals_allowed() -> None:
+    data = result()
+    data["workers"]["w1"].update(received=received(2, 10), reports=3)
+    assert summarize(data).problems == []
 
 
 def test_csv_total_must_match(tmp_path: Path) -> None:

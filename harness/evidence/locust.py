@@ -213,11 +213,17 @@ def worker_problems(worker_id: str, worker: dict[str, Any]) -> list[str]:
     if not sent:
         problems.append(f"worker {worker_id} sent no totals")
         return problems
+    # Reports keep coming every few seconds after the totals, so the comparison uses what the
+    # master had received when the totals arrived. Later reports must carry no request.
+    received = worker.get("received") or worker
     for key in ("reports", "requests", "failures"):
-        if int(sent[key]) != int(worker[key]):
+        if int(sent[key]) != int(received[key]):
             problems.append(
-                f"worker {worker_id} sent {sent[key]} {key} but the master received {worker[key]}"
+                f"worker {worker_id} sent {sent[key]} {key} but the master received {received[key]}"
             )
+    late = int(worker["requests"]) - int(received["requests"])
+    if late:
+        problems.append(f"worker {worker_id} reported {late} requests after its totals")
     return problems
 
 

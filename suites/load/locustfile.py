@@ -408,6 +408,9 @@ class WorkerLedger:
     connected: int = 0
     went_missing: bool = False
     sent: dict[str, int] | None = None
+    # What the master had received when the totals arrived. Messages from one worker arrive in
+    # order, so this covers exactly the reports sent before the totals.
+    received: dict[str, int] | None = None
 
 
 @dataclass
@@ -452,7 +455,13 @@ class Ledger:
         worker.connected = int(data.get("chat_connected", 0))
 
     def on_totals(self, environment: Environment, msg: Any) -> None:
-        self.workers.setdefault(msg.node_id, WorkerLedger()).sent = dict(msg.data)
+        worker = self.workers.setdefault(msg.node_id, WorkerLedger())
+        worker.sent = dict(msg.data)
+        worker.received = {
+            "reports": worker.reports,
+            "requests": worker.requests,
+            "failures": worker.failures,
+        }
 
     def on_quitting(self, environment: Environment, **_kwargs: Any) -> None:
         if not self.written:
