@@ -231,6 +231,7 @@ def add_target_options(run: ArgumentParser) -> None:
         default="",
         help="comma-separated device profiles or sets from devices/ (default: set local)",
     )
+    add_load_options(run)
 
 
 def worker_count(value: str) -> str | int:
@@ -245,6 +246,43 @@ def rerun_count(value: str) -> int:
     if not value.isdigit() or int(value) > 10:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number from 0 to 10")
     return int(value)
+
+
+def add_load_options(run: ArgumentParser) -> None:
+    load = run.add_argument_group("load suite")
+    load.add_argument(
+        "--profile",
+        default="",
+        help="load profile in suites/load/ (default: the one the stage's gates name, or smoke)",
+    )
+    load.add_argument(
+        "--locust-workers",
+        type=int,
+        default=0,
+        help="local Locust worker processes (default: one per core)",
+    )
+    load.add_argument(
+        "--remote-workers",
+        type=int,
+        default=0,
+        help="Locust workers expected from other machines, beside the local ones (default: 0)",
+    )
+    load.add_argument(
+        "--master-host",
+        default="127.0.0.1",
+        help="address the Locust master listens on for workers (default: 127.0.0.1)",
+    )
+    load.add_argument(
+        "--master-port",
+        type=int,
+        default=0,
+        help="port the Locust master listens on for workers (default: 0, a free port)",
+    )
+    load.add_argument(
+        "--allow-sensitive-load",
+        action="store_true",
+        help="run load against a sensitive environment, capped at a low request rate",
+    )
 
 
 def add_gate_command(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
@@ -280,6 +318,12 @@ def run_request(args: argparse.Namespace, reports: Path, suites: tuple[str, ...]
         duration_s=getattr(args, "duration", 300.0),
         devices=devices,
         environment=args.env or "local",
+        profile=args.profile,
+        locust_workers=args.locust_workers,
+        remote_workers=args.remote_workers,
+        master_host=args.master_host,
+        master_port=args.master_port,
+        allow_sensitive_load=args.allow_sensitive_load,
     )
     return RunRequest(
         root=args.root,

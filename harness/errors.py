@@ -36,6 +36,12 @@ class Problem(enum.Enum):
     UNKNOWN_DEVICE = "unknown device profile or set {name!r} in {path}; choose one of: {choices}"
     APPIUM_FAILED = "the Appium server failed: {reason}"
     DEVICE_UNAVAILABLE = "device profile {name!r} needs the {driver} driver, {reason}; {advice}"
+    UNKNOWN_PROFILE = "unknown load profile {name!r}: no file {path}; choose one of: {choices}"
+    SENSITIVE_LOAD = (
+        "environment {name} is sensitive, so load against it is rejected; "
+        "pass --allow-sensitive-load to run it capped at {max_rps} requests per second"
+    )
+    LOAD_LIMIT = "{profile} needs {needed} {resource} but {limit}; {advice}"
     RUN_NOT_FOUND = "run {run_id!r} not found under {root}; list runs with: ls {root}"
     MISSING_TOOL = "{tool} is not installed; install it with: {fix}"
     MISSING_DEVICE_TOOL = "{tool} is missing: {reason}; install it with: {command}"

@@ -107,7 +107,7 @@ def evaluate_gate(
     if problem:
         return GateResult(gate, Outcome.NO_EVIDENCE, None, problem)
 
-    actual = metrics[gate.metric].fraction()
+    actual = metrics[gate.metric_key].fraction()
     threshold = gate.threshold_value()
     shown = f"{format_fraction(actual)} {gate.comparison} {gate.threshold}"
     if gate.comparison.holds(actual, threshold):
@@ -128,10 +128,10 @@ def evidence_problem(
     suite = manifest.suites.get(gate.suite)
     if suite is None:
         return f"suite {gate.suite} did not run in {manifest.run_id}"
-    metric = metrics.get(gate.metric)
+    metric = metrics.get(gate.metric_key)
     if metric is None:
         detail = f" ({suite.reason})" if suite.reason else ""
-        return f"metric {gate.metric} missing: suite {gate.suite} ended {suite.outcome}{detail}"
+        return f"metric {gate.metric_key} missing: suite {gate.suite} ended {suite.outcome}{detail}"
     return provenance_problem(metric, run) or evidence_file_problem(metric, run.path)
 
 

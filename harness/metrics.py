@@ -10,7 +10,7 @@ from pathlib import Path
 
 from harness.runs import RunFolder, write_json_atomically
 
-__all__ = ["Metric", "MetricStore", "MetricsUnreadable", "file_sha256"]
+__all__ = ["Metric", "MetricStore", "MetricsUnreadable", "file_sha256", "metric_key"]
 
 METRICS_DIR = "metrics"
 
@@ -21,6 +21,14 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: stream.read(1 << 16), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def metric_key(name: str, labels: dict[str, str]) -> str:
+    """Identify a metric by name and labels, as in load.peak.p95_ms{name="POST /api/login"}."""
+    if not labels:
+        return name
+    selector = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    return f"{name}{{{selector}}}"
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,10 @@ class Metric:
     def known(self) -> bool:
         return self.exact is not None
 
+    @property
+    def key(self) -> str:
+        return metric_key(self.name, self.labels)
+
     def fraction(self) -> Fraction:
         if self.exact is None:
             raise ValueError(f"metric {self.name} has no value: {self.unknown_reason}")
@@ -69,13 +81,16 @@ class MetricStore:
         return path
 
     def read_all(self) -> tuple[dict[str, Metric], dict[str, str]]:
-        """Return metrics by name, and for each unreadable file its suite and the parse error."""
+        """Return metrics by key, and for each unreadable file its suite and the parse error.
+
+        A metric's key is its name, followed by its labels when it has any (see metric_key).
+        """
         metrics: dict[str, Metric] = {}
         problems: dict[str, str] = {}
         for path in sorted((self.run.path / METRICS_DIR).glob("*.json")):
             try:
                 for metric in parse_metrics_file(path):
-                    metrics[metric.name] = metric
+                    metrics[metric.key] = metric
             except MetricsUnreadable as error:
                 problems[path.stem] = str(error)
         return metrics, problems

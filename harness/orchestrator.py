@@ -20,7 +20,14 @@ from harness.reporting.allure import (
     write_executor,
     write_gate_results,
 )
-from harness.runners.base import RunContext, Runner, SuiteOptions, SuiteOutcome, SuiteResult
+from harness.runners.base import (
+    EnvironmentCheck,
+    RunContext,
+    Runner,
+    SuiteOptions,
+    SuiteOutcome,
+    SuiteResult,
+)
 from harness.runners.registry import runner_for
 from harness.runs import RunFolder, RunStatus, SuiteRecord, utc_now
 from harness.target import Deployment, TargetOptions, open_target, untargeted_deployment
@@ -62,7 +69,7 @@ def plan_run(request: RunRequest) -> Plan:
     environment = load_environment(request.environment, request.root)
     gates_path = request.root / "gates.toml"
     gates = load_gates(gates_path)
-    stage = request.stage or environment.stage
+    stage = request.stage or suite_default_stage(request) or environment.stage
     gates.stage(stage, gates_path)
     if not request.suites:
         reason = f"stage {stage} in {gates_path} has no gates, so no suite to run; add gates"
@@ -71,6 +78,8 @@ def plan_run(request: RunRequest) -> Plan:
     runners = [runner_for(suite) for suite in request.suites]
     for runner in runners:
         runner.preflight(request.root, request.options, environment, path)
+        if isinstance(runner, EnvironmentCheck):
+            runner.check_environment(request.root, environment, stage, request.options)
     if request.target.faults_file is not None and not any(r.needs_target for r in runners):
         reason = f"--faults applies to suites that start the service, not to {request.suites[0]}"
         raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
@@ -81,6 +90,16 @@ def plan_run(request: RunRequest) -> Plan:
         reason = f"--faults applies only to the embedded service, not to {request.environment}"
         raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
     return Plan(environment, path, gates, stage)
+
+
+def suite_default_stage(request: RunRequest) -> str | None:
+    """Return the stage a single suite's options call for, such as the one gating a profile."""
+    if len(request.suites) != 1:
+        return None
+    runner = runner_for(request.suites[0])
+    if isinstance(runner, EnvironmentCheck):
+        return runner.default_stage(request.root, request.options)
+    return None
 
 
 def mask_account_passwords(environment: Environment) -> None:

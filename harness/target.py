@@ -26,9 +26,11 @@ from harness.config.environment import Environment, Target
 from harness.errors import Problem, UsageError
 
 __all__ = [
+    "LOAD_SECRET_ENV",
     "Deployment",
     "TargetOptions",
     "open_target",
+    "pick_free_port",
     "tls_verification",
     "untargeted_deployment",
 ]
@@ -37,6 +39,11 @@ log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 10.0
 POLL_INTERVAL_S = 0.1
+# Load-test users log in with a password derived from this secret (sut/agent_chat/accounts.py).
+LOAD_SECRET_ENV = "AGENT_CHAT_LOAD_SECRET"  # noqa: S105 - a variable name, not a secret
+# The highest load-test account the embedded service accepts, load99999, so a profile's users
+# fit whatever the number of Locust workers they are spread over.
+EMBEDDED_LOAD_USERS = "100000"
 
 
 @dataclass(frozen=True)
@@ -179,7 +186,7 @@ def pick_free_port(host: str) -> int:
 
 
 def generate_missing_passwords(environment: Environment) -> None:
-    """Give the embedded service's seeded accounts a password for this run when none is set.
+    """Give the seeded accounts and the load-test users a password secret when none is set.
 
     The password lives only in this process's environment and the service's, never in a file.
     The token-signing key named by target.token_secret_env is generated the same way.
@@ -189,6 +196,10 @@ def generate_missing_passwords(environment: Environment) -> None:
     for variable in filter(None, variables):
         if not os.environ.get(variable):
             os.environ[variable] = secrets.token_urlsafe(18)
+    # The load suite's Locust processes inherit the same variable, so the secret stays out of
+    # files and command lines.
+    if not os.environ.get(LOAD_SECRET_ENV):
+        os.environ[LOAD_SECRET_ENV] = secrets.token_urlsafe(18)
 
 
 @dataclass
@@ -222,6 +233,9 @@ class EmbeddedService:
             str(self.port),
         ]
         command += ["--db", str(self.workdir / "agent_chat.db")]
+        # The suites record every request themselves; a per-request access log would only cost
+        # the service CPU under load.
+        command += ["--no-access-log"]
         if self.faults_file is not None:
             command += ["--faults-file", str(self.faults_file)]
         if self.tls_files is not None:
@@ -234,6 +248,7 @@ class EmbeddedService:
         secret_env = self.environment.target.token_secret_env
         if secret_env:
             child["AGENT_CHAT_TOKEN_SECRET"] = os.environ[secret_env]
+        child.setdefault("AGENT_CHAT_LOAD_USERS", EMBEDDED_LOAD_USERS)
         passwords = {account.password_env for account in self.environment.accounts.values()}
         if len(passwords) == 1:
             child["AGENT_CHAT_SEED_PASSWORD"] = os.environ[passwords.pop()]

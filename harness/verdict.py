@@ -70,6 +70,7 @@ def result_as_json(result: GateResult) -> dict[str, object]:
     return {
         "name": gate.name,
         "metric": gate.metric,
+        "labels": gate.labels,
         "comparison": gate.comparison.value,
         "threshold": str(gate.threshold),
         "blocking": gate.blocking,
@@ -106,7 +107,7 @@ def table_rows(results: list[GateResult]) -> list[tuple[str, ...]]:
         actual = "-" if result.actual is None else format_fraction(result.actual)
         threshold = f"{gate.comparison} {gate.threshold}"
         rows.append(
-            (gate.name, gate.metric, actual, threshold, result.outcome.value, result.reason)
+            (gate.name, gate.metric_key, actual, threshold, result.outcome.value, result.reason)
         )
     return rows
 

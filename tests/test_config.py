@@ -82,7 +82,7 @@ def test_unknown_stage_lists_choices() -> None:
     gates = load_gates(PROJECT / "gates.toml")
     with pytest.raises(UsageError) as caught:
         gates.stage("qa", PROJECT / "gates.toml")
-    assert "dev, device, production, release, staging" in caught.value.message()
+    assert "dev, device, peak, performance, production, release, staging" in caught.value.message()
 
 
 @pytest.mark.parametrize(

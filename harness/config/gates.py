@@ -13,6 +13,7 @@ import pydantic
 
 from harness.config.loader import StrictModel, load_toml_model
 from harness.errors import Problem, UsageError
+from harness.metrics import metric_key
 
 __all__ = ["Comparison", "GateSpec", "GatesFile", "Stage", "load_gates"]
 
@@ -53,6 +54,12 @@ class GateSpec(StrictModel):
     threshold: int | float | str
     blocking: bool = True
     description: str = ""
+    # Picks one of several metrics with the same name, such as one endpoint's latency:
+    # labels = { name = "POST /api/rooms/{room_id}/messages" }.
+    labels: dict[str, str] = pydantic.Field(default_factory=dict)
+    # A suite that measures while it runs (load) stops early, as failed, once this gate has been
+    # breached for this many seconds in a row.
+    abort_after_s: Annotated[float, pydantic.Field(gt=0, le=3600)] | None = None
 
     @pydantic.field_validator("threshold")
     @classmethod
@@ -63,6 +70,11 @@ class GateSpec(StrictModel):
     @property
     def suite(self) -> str:
         return self.metric.split(".", 1)[0]
+
+    @property
+    def metric_key(self) -> str:
+        """The selected metric: its name, with the label selector when there is one."""
+        return metric_key(self.metric, self.labels)
 
     def threshold_value(self) -> Fraction:
         return Fraction(str(self.threshold))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from harness.evaluation import GateResult, Outcome, format_fraction
 from harness.runs import RunManifest
 
 __all__ = [
+    "Attachment",
     "FindingResult",
     "executor_info",
     "write_categories",
@@ -21,7 +23,11 @@ __all__ = [
     "write_executor",
     "write_finding_results",
     "write_gate_results",
+    "write_suite_result",
 ]
+
+# An attachment's title, its file, and its MIME type.
+Attachment = tuple[str, Path, str]
 
 # Allure assigns each failed or broken result to the first category that matches it, so the
 # gate categories come before the general ones.
@@ -128,7 +134,7 @@ def gate_result_json(manifest: RunManifest, result: GateResult, now_ms: int) -> 
     return {
         "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{manifest.run_id}/{history_id}")),
         "historyId": history_id,
-        "name": f"gate {gate.name}: {gate.metric} {gate.comparison} {gate.threshold}",
+        "name": f"gate {gate.name}: {gate.metric_key} {gate.comparison} {gate.threshold}",
         "fullName": f"gates.{manifest.stage}.{gate.name}",
         "status": ALLURE_STATUS[result.outcome],
         "statusDetails": {"message": f"{result.outcome}: {result.reason}"},
@@ -142,7 +148,7 @@ def gate_result_json(manifest: RunManifest, result: GateResult, now_ms: int) -> 
             {"name": "severity", "value": "blocker" if gate.blocking else "normal"},
         ],
         "parameters": [
-            {"name": "metric", "value": gate.metric},
+            {"name": "metric", "value": gate.metric_key},
             {"name": "actual", "value": actual},
             {"name": "threshold", "value": f"{gate.comparison} {gate.threshold}"},
             {"name": "outcome", "value": result.outcome.value},
@@ -200,3 +206,40 @@ def finding_result_json(
             {"name": name, "value": value} for name, value in finding.parameters.items()
         ],
     }
+def write_suite_result(
+    results_dir: Path,
+    manifest: RunManifest,
+    suite: str,
+    status: str,
+    message: str,
+    attachments: list[Attachment],
+) -> None:
+    """Write one Allure result for a suite that has no pytest report, with its files attached.
+
+    Each attachment is copied into the results folder, where Allure expects it.
+    """
+    results_dir.mkdir(parents=True, exist_ok=True)
+    now_ms = int(time.time() * 1000)
+    entries = []
+    for title, path, mime in attachments:
+        if not path.is_file():
+            continue
+        source = f"{uuid.uuid4()}-attachment{path.suffix}"
+        shutil.copyfile(path, results_dir / source)
+        entries.append({"name": title, "source": source, "type": mime})
+    history_id = hashlib.sha256(f"suite:{suite}".encode()).hexdigest()
+    data = {
+        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{manifest.run_id}/{history_id}")),
+        "historyId": history_id,
+        "name": f"{suite} suite",
+        "fullName": f"suites.{suite}",
+        "status": status,
+        "statusDetails": {"message": message},
+        "stage": "finished",
+        "start": now_ms,
+        "stop": now_ms,
+        "labels": [{"name": "parentSuite", "value": "suites"}, {"name": "suite", "value": suite}],
+        "attachments": entries,
+    }
+    path = results_dir / f"{data['uuid']}-result.json"
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

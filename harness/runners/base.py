@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from harness.config.environment import Environment
 from harness.evidence.junit import EvidenceError, JUnitCounts
@@ -18,6 +18,7 @@ from harness.runs import RunFolder
 from harness.target import Deployment
 
 __all__ = [
+    "EnvironmentCheck",
     "RunContext",
     "Runner",
     "SuiteOptions",
@@ -61,6 +62,16 @@ class SuiteOptions:
     # Device profiles and sets for the device suite and the mobile channel; empty means default.
     devices: tuple[str, ...] = ()
     environment: str = "local"
+    # Load suite: the profile in suites/load/ ("" picks the one the stage's gates name), the
+    # local Locust workers (0 means one per core), workers expected from other machines, the
+    # master's bind address and port (0 picks a free one), and the consent to put load on a
+    # sensitive environment.
+    profile: str = ""
+    locust_workers: int = 0
+    remote_workers: int = 0
+    master_host: str = "127.0.0.1"
+    master_port: int = 0
+    allow_sensitive_load: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,21 @@ class Runner(Protocol):
     ) -> None: ...
 
     def run(self, context: RunContext) -> SuiteResult: ...
+
+
+@runtime_checkable
+class EnvironmentCheck(Protocol):
+    """A runner that must also check the environment and stage before anything starts.
+
+    `default_stage` names the stage whose gates fit the options when the user named none, or
+    returns None to keep the environment's stage.
+    """
+
+    def check_environment(
+        self, root: Path, environment: Environment, stage: str, options: SuiteOptions
+    ) -> None: ...
+
+    def default_stage(self, root: Path, options: SuiteOptions) -> str | None: ...
 
 
 def classify_pytest(
@@ -161,11 +187,14 @@ def metric_from(
     evidence: Path,
     values: Mapping[str, int | Fraction],
     unknown_reason: str = "",
+    labels: dict[str, str] | None = None,
 ) -> list[Metric]:
     """Build metrics with full provenance; with `unknown_reason` every value is recorded unknown.
 
     A Fraction is stored exactly as "numerator/denominator", so a percentage such as 8999/100 is
     compared against its gate without rounding.
+
+    `labels` tells apart metrics of the same name, such as one per endpoint.
     """
     run = context.run.manifest
     digest = file_sha256(evidence) if evidence.is_file() else ""
@@ -185,6 +214,7 @@ def metric_from(
                 exact=str(Fraction(value)) if known else None,
                 value=float(value) if known else None,
                 unknown_reason=unknown_reason,
+                labels=dict(labels or {}),
             )
         )
     return metrics

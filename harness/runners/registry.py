@@ -9,6 +9,7 @@ from harness.runners.base import Runner
 from harness.runners.contract import ContractRunner
 from harness.runners.device import DeviceRunner
 from harness.runners.e2e import E2eRunner
+from harness.runners.load import LoadRunner
 from harness.runners.production import DeployRunner, ProbeRunner
 from harness.runners.security import SecurityRunner
 from harness.runners.uat import UatRunner
@@ -25,6 +26,7 @@ ALL_RUNNERS: list[Runner] = [
     DeviceRunner(),
     ContractRunner(),
     SecurityRunner(),
+    LoadRunner(),
     DeployRunner(),
     ProbeRunner(),
 ]

@@ -68,6 +68,13 @@ def test_parse_args_defaults() -> None:
     assert args.db is None
     assert args.faults_file is None
     assert args.log_level == "info"
+    assert args.access_log is True
+
+
+def test_parse_args_no_access_log() -> None:
+    args = cli.parse_args(["--no-access-log"])
+
+    assert args.access_log is False
 
 
 def test_bind_socket_port_in_use(busy_port: int) -> None:
@@ -231,6 +238,7 @@ def test_main_serves_until_stopped(
         thread.join(timeout=20)
 
     assert result == [0]
+    assert RecordingServer.instances[0].config.access_log is True
     assert f"starting agent_chat 0.1.0 on http://127.0.0.1:{port}" in caplog.text
     assert "build in-thread" in caplog.text
     assert "agent_chat stopped" in caplog.text
