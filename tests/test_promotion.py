@@ -202,12 +202,13 @@ def test_executor_from_ci_variables(env: dict[str, str], name: str, url: str | N
 @pytest.mark.slow
 def test_stage_run_writes_job_summary(project: Project, tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
+    add_acceptance_stages(project)
     result = project.harness(
-        "gate", "--env", "local", "--stage", "dev", env={"GITHUB_STEP_SUMMARY": str(summary)}
+        "gate", "--env", "local", "--stage", "acceptance", env={"GITHUB_STEP_SUMMARY": str(summary)}
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert project.manifest()["whole_stage"] is True
-    assert "## Verdict: PASS (stage dev)" in summary.read_text()
+    assert "## Verdict: PASS (stage acceptance)" in summary.read_text()
     allure = project.latest() / "allure-results"
     assert (allure / "executor.json").is_file()
     categories = json.loads((allure / "categories.json").read_text())

@@ -18,14 +18,16 @@ from harness.runners.unit import UnitRunner
 __all__ = ["RUNNERS", "runner_for"]
 
 # The order in which a stage run executes its suites. Suites that fill the target with fuzzed data
-# or trip its login rate limit (contract, security) run after those that expect a clean service.
+# or trip its login rate limit run after those that expect a clean service. The security suite
+# brute-forces a probe account only, so it runs before the contract suite, whose fuzzed logins can
+# make the service rate-limit the accounts the security suite logs in with.
 ALL_RUNNERS: list[Runner] = [
     UnitRunner(),
     UatRunner(),
     E2eRunner(),
     DeviceRunner(),
-    ContractRunner(),
     SecurityRunner(),
+    ContractRunner(),
     LoadRunner(),
     DeployRunner(),
     ProbeRunner(),
