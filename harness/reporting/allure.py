@@ -206,6 +206,8 @@ def finding_result_json(
             {"name": name, "value": value} for name, value in finding.parameters.items()
         ],
     }
+
+
 def write_suite_result(
     results_dir: Path,
     manifest: RunManifest,

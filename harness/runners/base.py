@@ -17,7 +17,13 @@ from harness.metrics import Metric, file_sha256
 from harness.runs import RunFolder
 from harness.target import Deployment
 
+# Locust registers a pytest plugin that imports gevent and monkey-patches threads and sockets in
+# every pytest process where the load extra is installed. Suites run by the harness and its own
+# tests disable it, so their threads stay threads and coverage keeps measuring them.
+NO_LOCUST_PLUGIN = ["-p", "no:locust"]
+
 __all__ = [
+    "NO_LOCUST_PLUGIN",
     "EnvironmentCheck",
     "RunContext",
     "Runner",

@@ -28,6 +28,7 @@ from harness.evidence.junit import EvidenceError, parse_junit
 from harness.metrics import Metric
 from harness.process import run_logged
 from harness.runners.base import (
+    NO_LOCUST_PLUGIN,
     RunContext,
     SuiteOptions,
     SuiteOutcome,
@@ -113,7 +114,7 @@ class DeviceRunner:
     def command(self, context: RunContext, junit: Path, profile_count: int) -> list[str]:
         command = [sys.executable, "-m", "pytest", SUITE_DIR]
         # allure-pytest-bdd also defines --alluredir; the device suite has no Gherkin.
-        command += ["-p", "no:allure_pytest_bdd", "-p", "no:cacheprovider"]
+        command += ["-p", "no:allure_pytest_bdd", "-p", "no:cacheprovider", *NO_LOCUST_PLUGIN]
         command += [f"--alluredir={context.run.path / 'allure-results'}", f"--junitxml={junit}"]
         command += ["-o", "junit_family=xunit2", "-o", "junit_suite_name=device"]
         workers = min(profile_count, MAX_WORKERS)

@@ -21,6 +21,7 @@ from harness.evidence.junit import EvidenceError, case_outcomes, parse_junit
 from harness.metrics import Metric
 from harness.process import run_logged
 from harness.runners.base import (
+    NO_LOCUST_PLUGIN,
     RunContext,
     SuiteOptions,
     SuiteOutcome,
@@ -150,7 +151,7 @@ class E2eRunner:
         command = [sys.executable, "-m", "pytest", SUITE_DIR]
         # allure-pytest-bdd defines --alluredir too, and this suite has no Gherkin, so only the
         # plain plugin loads.
-        command += ["-p", "no:allure_pytest_bdd", "-p", "allure_pytest"]
+        command += ["-p", "no:allure_pytest_bdd", "-p", "allure_pytest", *NO_LOCUST_PLUGIN]
         command += [f"--alluredir={run_path / 'allure-results'}", f"--junitxml={junit}"]
         command += ["-o", "junit_family=xunit2", "-o", "junit_suite_name=e2e"]
         command += ["-o", f"cache_dir={run_path / 'e2e' / 'pytest-cache'}"]

@@ -17,6 +17,7 @@ from harness.metrics import MetricStore
 from harness.process import run_logged
 from harness.reporting.parity import parity_from_junit, write_parity
 from harness.runners.base import (
+    NO_LOCUST_PLUGIN,
     RunContext,
     SuiteOptions,
     SuiteOutcome,
@@ -98,6 +99,7 @@ class UatRunner:
         # allure-pytest and allure-pytest-bdd both define --alluredir; the Gherkin flavour reports
         # scenarios and steps, so it replaces the plain one that pyproject.toml enables.
         command += ["-p", "no:allure_pytest", "-p", "allure_pytest_bdd", "-p", "no:cacheprovider"]
+        command += NO_LOCUST_PLUGIN
         command += [f"--alluredir={run_path / 'allure-results'}", f"--junitxml={junit}"]
         command += ["-o", "junit_family=xunit2", "-o", "junit_suite_name=uat"]
         command += ["--channel", ",".join(options.channels)]

@@ -30,6 +30,7 @@ from harness.metrics import Metric
 from harness.process import run_logged
 from harness.pytest_unit import STATE_OPTION
 from harness.runners.base import (
+    NO_LOCUST_PLUGIN,
     RunContext,
     SuiteOptions,
     SuiteOutcome,
@@ -195,7 +196,7 @@ def embedded_command(context: RunContext, paths: UnitPaths) -> list[str]:
     command = [sys.executable, "-m", "coverage", "run", f"--rcfile={rcfile}", "-m", "pytest"]
     command += [SUITE_DIR, "-p", "harness.pytest_unit", f"{STATE_OPTION}={paths.state}"]
     # allure-pytest and allure-pytest-bdd both define --alluredir; plain tests need the first.
-    command += ["-p", "no:allure_pytest_bdd", "-p", "no:cacheprovider"]
+    command += ["-p", "no:allure_pytest_bdd", "-p", "no:cacheprovider", *NO_LOCUST_PLUGIN]
     command += [f"--alluredir={paths.allure}", f"--junitxml={paths.junit}"]
     command += ["-o", "junit_family=xunit2", "-o", "junit_suite_name=unit"]
     command += ["-n", str(options.workers if options.workers is not None else settings.workers)]
