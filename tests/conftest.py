@@ -70,7 +70,11 @@ class Project:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
-    root = tmp_path / "project"
+    return copy_project(tmp_path / "project")
+
+
+def copy_project(root: Path) -> Project:
+    """Copy the configuration, scenarios, suites and service into `root`, which must not exist."""
     root.mkdir()
     for name in ["environments", "scenarios", "sut/faults", "sut/agent_chat", "suites"]:
         shutil.copytree(PROJECT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))

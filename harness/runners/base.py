@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -184,7 +185,18 @@ def classify_verdicts(
         )
     if exit_code == 2:
         return SuiteOutcome.ERROR, "pytest was interrupted or hit collection errors (exit code 2)"
+    if exit_code < 0:
+        # subprocess reports a child killed by a signal as the negated signal number.
+        name = signal_name(-exit_code)
+        return SuiteOutcome.ERROR, f"the test process was killed by signal {name}; it crashed"
     return SuiteOutcome.ERROR, f"pytest ended with exit code {exit_code}"
+
+
+def signal_name(number: int) -> str:
+    try:
+        return f"{signal.Signals(number).name} ({number})"
+    except ValueError:
+        return str(number)
 
 
 def metric_from(
