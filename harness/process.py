@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["run_logged"]
+__all__ = ["run_logged", "stop_child"]
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,21 @@ def run_logged(
     return exit_code
 
 
-def stop_child(child: subprocess.Popen[bytes]) -> None:
+def stop_child(
+    child: subprocess.Popen[bytes], what: str = "", timeout_s: float = TERMINATE_TIMEOUT_S
+) -> None:
+    """Stop a child by its PID: SIGTERM, then SIGKILL if it has not exited after `timeout_s`.
+
+    `what` names the child in the log (such as "Appium"); without it nothing is logged.
+    """
+    if child.poll() is not None:
+        return
     child.terminate()
     try:
-        child.wait(TERMINATE_TIMEOUT_S)
+        child.wait(timeout_s)
     except subprocess.TimeoutExpired:
+        log.warning("%s pid %d ignored SIGTERM; killing it", what or "child", child.pid)
         child.kill()
         child.wait()
+    if what:
+        log.info("%s pid %d stopped", what, child.pid)

@@ -24,6 +24,7 @@ import httpx
 
 from harness.config.environment import Environment, Target
 from harness.errors import Problem, UsageError
+from harness.process import stop_child
 
 __all__ = [
     "LOAD_SECRET_ENV",
@@ -294,16 +295,8 @@ class EmbeddedService:
 
     def stop(self) -> None:
         """Stop the service by its PID: SIGTERM, then SIGKILL if it does not exit in time."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            log.warning("embedded service pid %d ignored SIGTERM; killing it", self.process.pid)
-            self.process.kill()
-            self.process.wait()
-        log.info("embedded service pid %d stopped", self.process.pid)
+        if self.process is not None:
+            stop_child(self.process, "embedded service", STOP_TIMEOUT_S)
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ from harness.channels.browser import (
     resolve_chromium,
 )
 from harness.channels.webclient import SESSION_KEY, ClientSession
+from harness.process import stop_child
 
 __all__ = ["DesktopChannel", "DesktopShell", "check_desktop_shell"]
 
@@ -89,15 +90,8 @@ class DesktopShell:
 
     def stop(self) -> None:
         """Stop the shell by its PID (SIGTERM, then SIGKILL) and delete its profile."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                log.warning("desktop shell pid %d ignored SIGTERM; killing it", self.process.pid)
-                self.process.kill()
-                self.process.wait()
-            log.info("desktop shell pid %d stopped", self.process.pid)
+        if self.process is not None:
+            stop_child(self.process, "desktop shell", STOP_TIMEOUT_S)
         shutil.rmtree(self.profile, ignore_errors=True)
 
 

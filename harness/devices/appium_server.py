@@ -29,6 +29,7 @@ from harness.config.environment import AppiumServer, Environment
 from harness.devices.doctor import appium_entry_point, check_appium_installation
 from harness.errors import Problem, UsageError
 from harness.logs import SECRET_MASK
+from harness.process import stop_child
 from harness.target import pick_free_port
 
 __all__ = ["AppiumEndpoint", "list_sessions", "open_appium"]
@@ -134,15 +135,8 @@ class LocalAppium:
 
     def stop(self) -> None:
         """Stop the server by its PID: SIGTERM, then SIGKILL if it does not exit in time."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                log.warning("Appium pid %d ignored SIGTERM; killing it", self.process.pid)
-                self.process.kill()
-                self.process.wait()
-            log.info("Appium pid %d stopped", self.process.pid)
+        if self.process is not None:
+            stop_child(self.process, "Appium", STOP_TIMEOUT_S)
         shutil.rmtree(self.scratch_dir, ignore_errors=True)
 
 

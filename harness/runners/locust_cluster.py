@@ -16,11 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from harness.process import stop_child
+
 __all__ = ["ClusterSpec", "LocustCluster", "ProcessUsage", "live_line"]
 
 log = logging.getLogger(__name__)
 
-TERMINATE_TIMEOUT_S = 15.0
 POLL_INTERVAL_S = 1.0
 LIVE_INTERVAL_S = 5.0
 
@@ -127,7 +128,7 @@ class LocustCluster:
     def stop_all(self) -> None:
         for child in [*self.workers, *([self.master] if self.master else [])]:
             if child.poll() is None:
-                stop_child(child)
+                stop_child(child, "locust")
 
     def write_usage(self) -> None:
         """Record the generator's CPU seconds and peak memory per process, for benchmarks."""
@@ -135,16 +136,6 @@ class LocustCluster:
         self.spec.usage_json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         cpu_s = sum(usage.cpu_s for usage in self.usage)
         log.info("load generator used %.1f CPU seconds in %d processes", cpu_s, len(self.usage))
-
-
-def stop_child(child: subprocess.Popen[bytes]) -> None:
-    child.terminate()
-    try:
-        child.wait(TERMINATE_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        log.warning("locust pid %d ignored SIGTERM; killing it", child.pid)
-        child.kill()
-        child.wait()
 
 
 def live_line(history_csv: Path) -> str:
