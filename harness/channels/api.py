@@ -38,6 +38,19 @@ def check(response: httpx.Response, action: str) -> dict[str, Any]:
     return data
 
 
+def history_pages(client: httpx.Client, room: Room, page_size: int) -> list[list[ChatMessage]]:
+    """Read a room's history page by page, newest first, following the API's cursor."""
+    pages: list[list[ChatMessage]] = []
+    params: dict[str, str | int] = {"limit": page_size}
+    while True:
+        response = client.get(f"/api/rooms/{room.id}/messages", params=params)
+        data = check(response, f"reading history of {room.name}")
+        pages.append([message_from(item) for item in data["messages"]])
+        if not data.get("next_cursor"):
+            return pages
+        params = {"limit": page_size, "before": data["next_cursor"]}
+
+
 class RealtimeFeed:
     """A WebSocket connection read by a background thread into per-room message lists."""
 
@@ -139,15 +152,7 @@ class ApiSession:
         return None
 
     def history(self, room: Room, page_size: int) -> list[list[ChatMessage]]:
-        pages: list[list[ChatMessage]] = []
-        params: dict[str, str | int] = {"limit": page_size}
-        while True:
-            response = self.client.get(f"/api/rooms/{room.id}/messages", params=params)
-            data = check(response, f"reading history of {room.name}")
-            pages.append([message_from(item) for item in data["messages"]])
-            if not data.get("next_cursor"):
-                return pages
-            params = {"limit": page_size, "before": data["next_cursor"]}
+        return history_pages(self.client, room, page_size)
 
     def wait_for_message(self, room: Room, body: str, timeout_s: float) -> ChatMessage:
         return self.feed.wait_for(room.id, body, timeout_s)

@@ -28,7 +28,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
 
-from harness.channels.api import check, message_from
+from harness.channels.api import check, history_pages, message_from
 from harness.channels.base import ChannelError, ChatMessage, LoginRejected, Room
 from harness.devices.plan import DevicePlan, PlanMissing
 from harness.devices.profiles import ProfileKind
@@ -169,15 +169,7 @@ class MobileSession:
     def history(self, room: Room, page_size: int) -> list[list[ChatMessage]]:
         # The client shows the newest 50 messages and has no paging control, so paging uses the
         # API with the same token.
-        pages: list[list[ChatMessage]] = []
-        params: dict[str, str | int] = {"limit": page_size}
-        while True:
-            response = self.api.get(f"/api/rooms/{room.id}/messages", params=params)
-            data = check(response, f"reading history of {room.name}")
-            pages.append([message_from(item) for item in data["messages"]])
-            if not data.get("next_cursor"):
-                return pages
-            params = {"limit": page_size, "before": data["next_cursor"]}
+        return history_pages(self.api, room, page_size)
 
     def wait_for_message(self, room: Room, body: str, timeout_s: float) -> ChatMessage:
         self.select(room)
