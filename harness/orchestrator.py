@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from harness.errors import HarnessError, Problem, UsageError
 from harness.evaluation import evaluate_stage
 from harness.logs import SECRET_MASK, log_to_run_folder
 from harness.metrics import MetricStore
+from harness.process import stop_running_children
 from harness.reporting.allure import (
     write_categories,
     write_environment_properties,
@@ -36,6 +38,8 @@ from harness.verdict import ExitCode, Verdict, VerdictReport, decide
 __all__ = ["RunRequest", "evaluate_run", "execute_run"]
 
 log = logging.getLogger(__name__)
+
+JOIN_POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -145,19 +149,72 @@ def run_suites(request: RunRequest, plan: Plan, run: RunFolder) -> None:
         context = RunContext(
             request.root, run, plan.environment, plan.environment_path, deployment, request.options
         )
-        for runner in runners:
+        targeted = [runner for runner in runners if runner.needs_target]
+        independent = [runner for runner in runners if not runner.needs_target]
+        if targeted and independent:
+            run_side_by_side(independent, targeted, context)
+        else:
+            for runner in runners:
+                run_suite(runner, context)
+
+
+def run_side_by_side(
+    independent: list[Runner], targeted: list[Runner], context: RunContext
+) -> None:
+    """Run suites that test code in a thread beside the suites that test the target, in order.
+
+    The two groups share no service, data or login limit, so only the cores are shared. An
+    interrupt reaches the main thread; it stops the other thread's tools, and the suites that
+    thread was running are recorded as interrupted.
+    """
+    interrupted = threading.Event()
+    failures: list[BaseException] = []
+
+    def lane() -> None:
+        try:
+            for runner in independent:
+                if interrupted.is_set():
+                    return
+                run_suite(runner, context, interrupted)
+        except BaseException as error:
+            failures.append(error)
+
+    thread = threading.Thread(target=lane, name="independent-suites", daemon=True)
+    thread.start()
+    try:
+        for runner in targeted:
             run_suite(runner, context)
+        wait_for(thread)
+    except BaseException:
+        interrupted.set()
+        stop_running_children()
+        thread.join()
+        raise
+    if failures:
+        raise failures[0]
 
 
-def run_suite(runner: Runner, context: RunContext) -> None:
+def wait_for(thread: threading.Thread) -> None:
+    # A join with a timeout, repeated, keeps the main thread able to receive KeyboardInterrupt.
+    while thread.is_alive():
+        thread.join(JOIN_POLL_S)
+
+
+def run_suite(
+    runner: Runner, context: RunContext, interrupted: threading.Event | None = None
+) -> None:
+    """Run one suite and record its result; `interrupted` marks a stop from another thread."""
     run = context.run
-    run.manifest.suites[runner.name] = SuiteRecord("running", started_at=utc_now())
-    run.save()
+    with run.lock:
+        run.manifest.suites[runner.name] = SuiteRecord("running", started_at=utc_now())
+        run.save()
     try:
         result = runner.run(context)
     except KeyboardInterrupt:
         record_suite(run, runner.name, SuiteResult(SuiteOutcome.INTERRUPTED, "interrupted"))
         raise
+    if interrupted is not None and interrupted.is_set():
+        result = SuiteResult(SuiteOutcome.INTERRUPTED, "interrupted while running", None)
     record_suite(run, runner.name, result)
 
 
@@ -174,11 +231,12 @@ def suite_target(
 def record_suite(run: RunFolder, suite: str, result: SuiteResult) -> None:
     if result.metrics:
         MetricStore(run).write(suite, result.metrics)
-    record = run.manifest.suites.get(suite) or SuiteRecord("")
-    record.outcome, record.reason = result.outcome.value, result.reason
-    record.exit_code, record.finished_at = result.exit_code, utc_now()
-    run.manifest.suites[suite] = record
-    run.save()
+    with run.lock:
+        record = run.manifest.suites.get(suite) or SuiteRecord("")
+        record.outcome, record.reason = result.outcome.value, result.reason
+        record.exit_code, record.finished_at = result.exit_code, utc_now()
+        run.manifest.suites[suite] = record
+        run.save()
     log.info("suite %s: %s (%s)", suite, result.outcome, result.reason)
 
 

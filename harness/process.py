@@ -5,14 +5,20 @@ from __future__ import annotations
 import logging
 import shlex
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["run_logged", "stop_child"]
+__all__ = ["run_logged", "stop_child", "stop_running_children"]
 
 log = logging.getLogger(__name__)
 
 TERMINATE_TIMEOUT_S = 15.0
+
+# Children started by run_logged in any thread. SIGINT reaches only the main thread, so it stops
+# the children of suites running in other threads through this set.
+RUNNING: set[subprocess.Popen[bytes]] = set()
+RUNNING_LOCK = threading.Lock()
 
 
 def run_logged(
@@ -34,6 +40,8 @@ def run_logged(
         child = subprocess.Popen(
             list(command), cwd=cwd, env=dict(env), stdout=stream, stderr=stream
         )
+        with RUNNING_LOCK:
+            RUNNING.add(child)
         try:
             exit_code = child.wait(timeout_s)
         except subprocess.TimeoutExpired:
@@ -43,6 +51,9 @@ def run_logged(
         except BaseException:
             stop_child(child)
             raise
+        finally:
+            with RUNNING_LOCK:
+                RUNNING.discard(child)
     if exit_code != 0:
         log.info("%s exited with code %d (output: %s)", shlex.join(command[:3]), exit_code, output)
     return exit_code
@@ -66,3 +77,11 @@ def stop_child(
         child.wait()
     if what:
         log.info("%s pid %d stopped", what, child.pid)
+
+
+def stop_running_children() -> None:
+    """Stop every child that run_logged started and that is still running, in any thread."""
+    with RUNNING_LOCK:
+        children = list(RUNNING)
+    for child in children:
+        stop_child(child, "suite tool")

@@ -6,6 +6,7 @@ import enum
 import json
 import os
 import secrets
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,6 +89,9 @@ class RunFolder:
 
     path: Path
     manifest: RunManifest
+    # Suites that run side by side update the manifest from two threads; every change to it and
+    # every save holds this lock, so no save sees a half-updated manifest.
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @property
     def run_id(self) -> str:
@@ -121,7 +125,8 @@ class RunFolder:
         return cls(path, RunManifest.from_json(data))
 
     def save(self) -> None:
-        write_json_atomically(self.path / MANIFEST_NAME, asdict(self.manifest))
+        with self.lock:
+            write_json_atomically(self.path / MANIFEST_NAME, asdict(self.manifest))
 
     def point_latest_here(self) -> None:
         """Point reports/latest at this run; the link is swapped by rename so it is never absent."""
