@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.errors import UsageError
 from harness.evidence.junit import EvidenceError, JUnitCounts, parse_junit
-from harness.runners.base import SuiteOutcome, classify_pytest
+from harness.runners.base import SuiteOutcome, classify_pytest, require_modules
 
 REPORT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="uat" tests="5">
@@ -75,3 +76,12 @@ def test_classify_pytest(
     actual_outcome, actual_reason = classify_pytest(exit_code, report)
     assert actual_outcome is outcome
     assert reason in actual_reason
+
+
+def test_missing_tool_names_package_and_extra() -> None:
+    require_modules({"json": "json"}, "unit")
+    with pytest.raises(UsageError) as raised:
+        require_modules({"harness_no_such_module": "no-such-package"}, "contract")
+    message = str(raised.value)
+    assert "no-such-package is not installed" in message
+    assert "pip install -e '.[contract]'" in message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import importlib.util
 import json
 import logging
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from harness.config.environment import Environment
+from harness.errors import Problem, UsageError
 from harness.evidence.junit import EvidenceError, JUnitCounts
 from harness.metrics import Metric, file_sha256
 from harness.runs import RunFolder
@@ -254,3 +256,14 @@ def write_target_file(context: RunContext) -> Path:
     path = context.run.path / "target.json"
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def require_modules(modules: Mapping[str, str], extra: str) -> None:
+    """Reject a suite whose tools are not importable, naming the package and the extra to install.
+
+    `modules` maps an importable module name to its package on PyPI.
+    """
+    for module, package in modules.items():
+        if importlib.util.find_spec(module) is None:
+            fix = f"pip install -e '.[{extra}]' (or pip install {package})"
+            raise UsageError(Problem.MISSING_TOOL, {"tool": package, "fix": fix})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -12,13 +11,19 @@ from pathlib import Path
 import httpx
 
 from harness.config.environment import ContractSettings, Environment
-from harness.errors import Problem, UsageError
 from harness.evidence.junit import EvidenceError
 from harness.evidence.redaction import redact
 from harness.evidence.schemathesis import ContractFailure, ContractReport, parse_schemathesis_junit
 from harness.process import run_logged
 from harness.reporting.allure import FindingResult, write_finding_results
-from harness.runners.base import RunContext, SuiteOptions, SuiteOutcome, SuiteResult, metric_from
+from harness.runners.base import (
+    RunContext,
+    SuiteOptions,
+    SuiteOutcome,
+    SuiteResult,
+    metric_from,
+    require_modules,
+)
 from harness.target import tls_verification
 
 __all__ = ["ContractRunner", "classify_schemathesis"]
@@ -42,9 +47,7 @@ class ContractRunner:
     def preflight(
         self, root: Path, options: SuiteOptions, environment: Environment, environment_path: Path
     ) -> None:
-        if importlib.util.find_spec("schemathesis") is None:
-            reason = "schemathesis is not installed; run: pip install -e '.[contract]'"
-            raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
+        require_modules({"schemathesis": "schemathesis"}, "contract")
 
     def run(self, context: RunContext) -> SuiteResult:
         folder = context.run.subdir("contract")

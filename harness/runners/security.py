@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -14,12 +13,18 @@ import httpx
 
 from harness.config.environment import Environment
 from harness.config.security import Baseline, SecurityFile, load_baseline, load_security_file
-from harness.errors import Problem, UsageError
 from harness.evidence.bandit import BanditReport, SastFinding, apply_baseline, parse_bandit
 from harness.evidence.junit import EvidenceError
 from harness.process import run_logged
 from harness.reporting.allure import FindingResult, write_finding_results
-from harness.runners.base import RunContext, SuiteOptions, SuiteOutcome, SuiteResult, metric_from
+from harness.runners.base import (
+    RunContext,
+    SuiteOptions,
+    SuiteOutcome,
+    SuiteResult,
+    metric_from,
+    require_modules,
+)
 from harness.security.dast import DastTarget, ProbeResult, run_dast
 from harness.security.tls import TlsReport, check_tls
 from harness.target import tls_verification
@@ -66,9 +71,7 @@ class SecurityRunner:
     def preflight(
         self, root: Path, options: SuiteOptions, environment: Environment, environment_path: Path
     ) -> None:
-        if importlib.util.find_spec("bandit") is None:
-            reason = "bandit is not installed; run: pip install -e '.[security]'"
-            raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
+        require_modules({"bandit": "bandit"}, "security")
         load_baseline(root, load_security_file(root))
 
     def run(self, context: RunContext) -> SuiteResult:

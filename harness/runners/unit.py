@@ -12,7 +12,6 @@ which the metrics are read.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -37,6 +36,7 @@ from harness.runners.base import (
     SuiteResult,
     classify_pytest,
     metric_from,
+    require_modules,
 )
 from harness.runners.unit_coverage import (
     CoverageFiles,
@@ -98,9 +98,9 @@ class UnitRunner:
             check_checkout(root, settings, environment_path)
         else:
             check_embedded_suite(root)
-            check_tools(EMBEDDED_TOOLS)
+            require_modules(EMBEDDED_TOOLS, "unit")
         if reruns_for(options, settings):
-            check_tools({"pytest_rerunfailures": "pytest-rerunfailures"})
+            require_modules({"pytest_rerunfailures": "pytest-rerunfailures"}, "unit")
 
     def run(self, context: RunContext) -> SuiteResult:
         paths = UnitPaths.for_run(context)
@@ -292,15 +292,6 @@ def coverage_metrics(
         values["unit.coverage.branches.covered"] = totals.branches_covered
         values["unit.coverage.branches.total"] = totals.branches_valid
     return metric_from(context, "unit", report, values, unknown)
-
-
-def check_tools(tools: dict[str, str]) -> None:
-    for module, package in tools.items():
-        if importlib.util.find_spec(module) is None:
-            raise UsageError(
-                Problem.MISSING_TOOL,
-                {"tool": package, "fix": f"pip install {package}, or the harness's unit extra"},
-            )
 
 
 def check_embedded_suite(root: Path) -> None:
