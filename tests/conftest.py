@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.metrics import metric_key
+
 PROJECT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT_S = 300
 
@@ -59,7 +61,7 @@ class Project:
     def metrics(self, suite: str, run: Path | None = None) -> dict[str, dict[str, object]]:
         path = (run or self.latest()) / "metrics" / f"{suite}.json"
         entries = json.loads(path.read_text())["metrics"]
-        return {entry["name"]: entry for entry in entries}
+        return {metric_key(entry["name"], entry.get("labels", {})): entry for entry in entries}
 
     def write(self, relative: str, text: str) -> Path:
         path = self.root / relative

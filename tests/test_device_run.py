@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.metrics import metric_key
 from tests.conftest import PROJECT, Project, gate_outcomes
 
 pytestmark = pytest.mark.slow
@@ -34,7 +35,7 @@ def device_project(project: Project) -> Project:
 
 def metrics_of(run: Path) -> dict[str, dict[str, object]]:
     data = json.loads((run / "metrics" / "device.json").read_text())
-    return {metric["name"]: metric for metric in data["metrics"]}
+    return {metric_key(m["name"], m.get("labels", {})): m for m in data["metrics"]}
 
 
 def appium_details(run: Path) -> tuple[str, int, Path]:
@@ -93,6 +94,7 @@ def test_crash_lowers_rate_and_fails_gate(device_project: Project) -> None:
     metrics = metrics_of(device_project.latest())
     assert metrics["device.sessions"]["exact"] == "2"
     assert metrics["device.crash_free_rate"]["exact"] == "1/2"
+    assert metrics['device.crash_free_rate{device="chromium-pixel"}']["exact"] == "1/2"
     outcomes = gate_outcomes(device_project.verdict())
     assert outcomes["device-crash-free"] == "FAIL"
     assert outcomes["device-tests-passed"] == "PASS"

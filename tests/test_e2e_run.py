@@ -46,12 +46,13 @@ def test_production_gates_need_missing_browsers(project: Project) -> None:
     summary = json.loads((run / "e2e" / "results.json").read_text())
     assert summary["projects"]["pixel-7"] == {"passed": 1, "failed": 0, "flaky": 0}
     assert "not run" in summary["projects"]["webkit"]
-    metrics = json.loads((run / "metrics" / "e2e.json").read_text())["metrics"]
-    by_name = {metric["name"]: metric for metric in metrics}
-    assert by_name["e2e.passed"]["exact"] == "3"
-    assert by_name["e2e.iphone_14.passed"]["exact"] == "1"
-    assert by_name["e2e.projects.not_run"]["exact"] == "2"
-    assert by_name["e2e.firefox.passed"]["exact"] is None
+    by_key = project.metrics("e2e", run)
+    assert by_key["e2e.passed"]["exact"] == "3"
+    assert by_key["e2e.iphone_14.passed"]["exact"] == "1"
+    assert by_key['e2e.passed{project="iphone-14"}']["exact"] == "1"
+    assert by_key["e2e.projects.not_run"]["exact"] == "2"
+    assert by_key["e2e.firefox.passed"]["exact"] is None
+    assert by_key['e2e.passed{project="firefox"}']["exact"] is None
 
 
 def test_broken_client_fails_with_evidence(project: Project) -> None:

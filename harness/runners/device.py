@@ -173,6 +173,12 @@ class DeviceRunner:
             metrics += metric_from(
                 context, self.name, evidence, {"device.crash_free_rate": crash_free_rate(records)}
             )
+        # One rate per device profile, so a gate can hold one device to its own threshold with
+        # labels = { device = "chromium-pixel" }.
+        for profile in sorted({record.profile for record in records}):
+            mine = [record for record in records if record.profile == profile]
+            rate = {"device.crash_free_rate": crash_free_rate(mine)}
+            metrics += metric_from(context, self.name, evidence, rate, labels={"device": profile})
         return metrics
 
 

@@ -219,4 +219,9 @@ def e2e_metrics(
         named = {f"e2e.{plan.metric_key}.{name}": value for name, value in counts.items()}
         reason = unknown_reason if plan.runnable else f"not run: {plan.not_run_reason}"
         metrics += metric_from(context, "e2e", summary, named, reason)
+        # The same counts under the totals' names with a project label, for gate selectors
+        # such as labels = { project = "pixel-7" }.
+        labelled = {f"e2e.{name}": value for name, value in counts.items()}
+        labels = {"project": plan.name}
+        metrics += metric_from(context, "e2e", summary, labelled, reason, labels)
     return metrics
