@@ -385,6 +385,27 @@ def test_broken_ledger_chain_not_used(root: Path) -> None:
     assert "does not verify: ledger line 2 does not follow line 1: chain broken" in result.reason
 
 
+def test_ledger_line_not_json_not_used(root: Path) -> None:
+    promote_run(root, make_run(root, "b1"))
+    ledger = root / "reports" / "ledger.jsonl"
+    ledger.write_text("[]\n" + ledger.read_text())
+    result = evaluate(make_run(root, "b2"))["uat-passed-kept"]
+    assert result.outcome is Outcome.INCOMPARABLE
+    assert "does not verify: ledger line 1 does not follow line 0" in result.reason
+
+    ledger.write_text("{not json\n")
+    result = evaluate(make_run(root, "b3"))["uat-passed-kept"]
+    assert "does not verify: ledger line 1 is not valid JSON" in result.reason
+
+
+def test_run_is_not_its_own_baseline(root: Path) -> None:
+    run = make_run(root, "b1")
+    promote_run(root, run)
+    result = evaluate(run)["uat-passed-kept"]
+    assert result.outcome is Outcome.INCOMPARABLE
+    assert result.reason == "no build promoted to stage release on environment local yet"
+
+
 def rewrite_record(root: Path, record: Path, text: str) -> None:
     """Replace a record and re-chain its ledger line, as if it had been promoted that way."""
     record.chmod(0o644)
@@ -400,11 +421,13 @@ def rewrite_record(root: Path, record: Path, text: str) -> None:
     [
         ({"metrics": None}, "holds no metric values; it was written before baseline gates existed"),
         ({"fingerprint": None}, "holds no fingerprint; its run wrote no fingerprint.json"),
+        (
+            {"metrics": {"uat.scenarios.passed": "x"}},
+            "has an invalid value of uat.scenarios.passed: 'x'",
+        ),
     ],
 )
-def test_record_without_metrics_not_used(
-    root: Path, change: dict[str, object], reason: str
-) -> None:
+def test_incomplete_record_not_used(root: Path, change: dict[str, object], reason: str) -> None:
     record = promote_run(root, make_run(root, "b1"))
     rewrite_record(root, record, json.dumps({**json.loads(record.read_text()), **change}))
     result = evaluate(make_run(root, "b2"))["uat-passed-kept"]
