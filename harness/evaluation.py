@@ -3,18 +3,25 @@
 A gate passes only when its metric was measured in this run, for this build and environment, from
 an evidence file that still has the hash recorded at measurement time. Every other case yields
 NO_EVIDENCE with a reason that names what is missing or wrong.
+
+A baseline gate holds the metric against a limit derived from the last build promoted to the
+stage on the environment. When there is no such build, its record cannot be trusted, or the two
+runs' fingerprints differ, the gate is INCOMPARABLE with a reason that names the difference.
 """
 
 from __future__ import annotations
 
 import datetime
 import enum
+import functools
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from harness.config.gates import GateSpec, Stage
+from harness.baseline import Baseline, BaselineUnavailable, BaselineValues, find_baseline
+from harness.config.gates import BaselineSpec, GateSpec, Stage
 from harness.config.waivers import Waiver
+from harness.fingerprint import Fingerprint, FingerprintError, read_fingerprint
 from harness.metrics import Metric, MetricStore, file_sha256
 from harness.runs import RunFolder, RunStatus
 
@@ -40,11 +47,21 @@ class GateResult:
     actual: Fraction | None
     reason: str
     waiver: Waiver | None = None
+    # The baseline build and, once the runs compared, its value and the limit derived from it.
+    baseline: BaselineValues | None = None
+    # Set when the gate's own configuration accepts this outcome as a warning: a baseline gate
+    # with on_missing = "warn" before any build was promoted to its stage.
+    tolerated: bool = False
 
     @property
     def blocks(self) -> bool:
-        """Whether the result stops promotion: a blocking gate that did not pass, unless waived."""
-        return self.gate.blocking and self.outcome is not Outcome.PASS and self.waiver is None
+        """Whether the result stops promotion: a blocking gate that did not pass.
+
+        A waived or tolerated result does not block.
+        """
+        if not self.gate.blocking or self.outcome is Outcome.PASS:
+            return False
+        return self.waiver is None and not self.tolerated
 
 
 def apply_waivers(
@@ -91,29 +108,119 @@ def format_fraction(value: Fraction, places: int = 4) -> str:
     return f"{text}…" if truncated != value else text
 
 
+class BaselineLookup:
+    """The stage's baseline and this run's fingerprint, read once and only if a gate needs them."""
+
+    def __init__(self, run: RunFolder, stage: str) -> None:
+        self.run = run
+        self.stage = stage
+
+    @functools.cached_property
+    def found(self) -> Baseline | BaselineUnavailable:
+        manifest = self.run.manifest
+        try:
+            return find_baseline(self.run.path, manifest.environment, self.stage)
+        except BaselineUnavailable as unavailable:
+            return unavailable
+
+    @functools.cached_property
+    def fingerprint(self) -> Fingerprint | FingerprintError:
+        try:
+            fingerprint = read_fingerprint(self.run.path)
+        except FingerprintError as error:
+            return error
+        environment = self.run.manifest.environment
+        if fingerprint.get("environment") != environment:
+            recorded = fingerprint.get("environment")
+            reason = f"fingerprint.json is from environment {recorded}, not {environment}"
+            return FingerprintError(reason)
+        return fingerprint
+
+
 def evaluate_stage(
-    stage: Stage, run: RunFolder, suites: set[str] | None = None
+    stage: Stage,
+    run: RunFolder,
+    suites: set[str] | None = None,
+    *,
+    stage_name: str | None = None,
 ) -> list[GateResult]:
-    """Evaluate the stage's gates whose metric belongs to `suites` (all gates when None)."""
+    """Evaluate the stage's gates whose metric belongs to `suites` (all gates when None).
+
+    `stage_name` picks the baseline of baseline gates; it defaults to the stage the run was for.
+    """
     metrics, unreadable = MetricStore(run).read_all()
     gates = [gate for gate in stage.gates if suites is None or gate.suite in suites]
-    return [evaluate_gate(gate, run, metrics, unreadable) for gate in gates]
+    lookup = BaselineLookup(run, stage_name or run.manifest.stage)
+    return [evaluate_gate(gate, run, metrics, unreadable, lookup) for gate in gates]
 
 
 def evaluate_gate(
-    gate: GateSpec, run: RunFolder, metrics: dict[str, Metric], unreadable: dict[str, str]
+    gate: GateSpec,
+    run: RunFolder,
+    metrics: dict[str, Metric],
+    unreadable: dict[str, str],
+    lookup: BaselineLookup,
 ) -> GateResult:
     problem = evidence_problem(gate, run, metrics, unreadable)
     if problem:
         return GateResult(gate, Outcome.NO_EVIDENCE, None, problem)
 
     actual = metrics[gate.metric_key].fraction()
+    if gate.baseline is not None:
+        return evaluate_against_baseline(gate, gate.baseline, actual, lookup)
+    if gate.comparison is None or gate.threshold is None:
+        reason = f"gate {gate.name} has neither a threshold nor a baseline; fix gates.toml"
+        return GateResult(gate, Outcome.NO_EVIDENCE, actual, reason)
     threshold = gate.threshold_value()
     shown = f"{format_fraction(actual)} {gate.comparison} {gate.threshold}"
     if gate.comparison.holds(actual, threshold):
         return GateResult(gate, Outcome.PASS, actual, f"{shown} holds")
     outcome = Outcome.FAIL if gate.blocking else Outcome.WARN
     return GateResult(gate, outcome, actual, f"{shown} does not hold")
+
+
+def evaluate_against_baseline(
+    gate: GateSpec, spec: BaselineSpec, actual: Fraction, lookup: BaselineLookup
+) -> GateResult:
+    """Hold the metric against the limit the baseline build's value and the allowed change set."""
+    current = lookup.fingerprint
+    if isinstance(current, FingerprintError):
+        return GateResult(gate, Outcome.NO_EVIDENCE, actual, str(current))
+    baseline = lookup.found
+    if isinstance(baseline, BaselineUnavailable):
+        return unavailable_result(gate, spec, actual, baseline)
+
+    values = BaselineValues(baseline.build_id, baseline.run_id)
+    differences = baseline.differences(current, gate.suite)
+    if differences:
+        reason = "; ".join(differences)
+        return GateResult(gate, Outcome.INCOMPARABLE, actual, reason, baseline=values)
+    try:
+        value = baseline.value(gate.metric_key)
+    except BaselineUnavailable as unavailable:
+        return GateResult(gate, Outcome.INCOMPARABLE, actual, unavailable.reason, baseline=values)
+
+    limit = spec.limit(value)
+    values = replace(values, value=value, limit=limit)
+    relation = "<=" if spec.increase else ">="
+    comparison = (
+        f"{format_fraction(actual)} {relation} {format_fraction(limit)} "
+        f"(baseline build {baseline.build_id}: {format_fraction(value)}, {spec.describe()})"
+    )
+    if spec.holds(actual, limit):
+        return GateResult(gate, Outcome.PASS, actual, f"{comparison} holds", baseline=values)
+    outcome = Outcome.FAIL if gate.blocking else Outcome.WARN
+    return GateResult(gate, outcome, actual, f"{comparison} does not hold", baseline=values)
+
+
+def unavailable_result(
+    gate: GateSpec, spec: BaselineSpec, actual: Fraction, unavailable: BaselineUnavailable
+) -> GateResult:
+    """Mark the gate INCOMPARABLE, tolerated when no baseline exists yet and the gate allows it."""
+    if unavailable.missing and spec.on_missing == "warn":
+        reason = f'{unavailable.reason}; on_missing = "warn" lets this build through'
+        return GateResult(gate, Outcome.INCOMPARABLE, actual, reason, tolerated=True)
+    return GateResult(gate, Outcome.INCOMPARABLE, actual, unavailable.reason)
 
 
 def evidence_problem(

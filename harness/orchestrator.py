@@ -13,6 +13,7 @@ from harness.config.environment import Environment, load_environment
 from harness.config.gates import GatesFile, load_gates
 from harness.errors import HarnessError, Problem, UsageError
 from harness.evaluation import evaluate_stage
+from harness.fingerprint import write_fingerprint
 from harness.logs import SECRET_MASK, log_to_run_folder
 from harness.metrics import MetricStore
 from harness.process import stop_running_children
@@ -125,13 +126,13 @@ def execute_run(request: RunRequest) -> ExitCode:
     try:
         run_suites(request, plan, run)
     except KeyboardInterrupt:
-        finish(run, RunStatus.INTERRUPTED)
+        finish(run, RunStatus.INTERRUPTED, request.root)
         log.error("run %s interrupted; its gates fail until it is run again", run.run_id)
         return ExitCode.INTERRUPTED
     except HarnessError:
-        finish(run, RunStatus.ERROR)
+        finish(run, RunStatus.ERROR, request.root)
         raise
-    finish(run, RunStatus.COMPLETED)
+    finish(run, RunStatus.COMPLETED, request.root)
     report = evaluate_run(run, plan.gates, plan.stage)
     return report.verdict.exit_code
 
@@ -240,7 +241,9 @@ def record_suite(run: RunFolder, suite: str, result: SuiteResult) -> None:
     log.info("suite %s: %s (%s)", suite, result.outcome, result.reason)
 
 
-def finish(run: RunFolder, status: RunStatus) -> None:
+def finish(run: RunFolder, status: RunStatus, root: Path) -> None:
+    """Record how the run ended, and write its fingerprint for later baseline comparisons."""
+    write_fingerprint(run, root)
     run.manifest.status = status
     run.manifest.finished_at = utc_now()
     run.save()
@@ -252,7 +255,7 @@ def evaluate_run(run: RunFolder, gates: GatesFile, stage: str) -> VerdictReport:
     A stage run counts every gate of the stage; a suite run only the gates of its suites.
     """
     suites = None if run.manifest.whole_stage else set(run.manifest.suites)
-    results = evaluate_stage(gates.stages[stage], run, suites)
+    results = evaluate_stage(gates.stages[stage], run, suites, stage_name=stage)
     if suites is None:
         scope = f"stage {stage}"
     else:

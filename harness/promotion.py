@@ -1,7 +1,9 @@
 """Promotion records: an immutable account of why a build entered a stage, and the ledger of them.
 
 A record lists every gate with its actual value and threshold, the waivers used, the hash of
-gates.toml, tool versions and the sha256 of every evidence file in the run folder. Records are
+gates.toml, tool versions and the sha256 of every evidence file in the run folder. It also carries
+the exact value of every metric and the run's fingerprint, so that a later build's baseline gates
+can compare with this one. Records are
 appended to reports/ledger.jsonl under an exclusive file lock; each ledger line carries the hash of
 the line before it, so an edited or removed line breaks the chain that `harness verify` checks.
 """
@@ -11,43 +13,27 @@ from __future__ import annotations
 import datetime
 import fcntl
 import hashlib
-import importlib.metadata
 import json
 import os
-import platform
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import __version__
 from harness.config.gates import GatesFile
 from harness.config.waivers import Waiver
 from harness.errors import Problem, UsageError
 from harness.evaluation import apply_waivers, evaluate_stage
-from harness.metrics import file_sha256
+from harness.fingerprint import FingerprintError, read_fingerprint, tool_versions
+from harness.ledger import GENESIS, ledger_path, read_chain
+from harness.metrics import MetricStore, file_sha256
 from harness.runs import RunFolder, utc_now
 from harness.verdict import Verdict, VerdictReport, decide, result_as_json
 
-__all__ = ["PromotionRefused", "promote", "verify_record"]
+__all__ = ["PromotionRefused", "promote", "tool_versions", "verify_record"]
 
-LEDGER_NAME = "ledger.jsonl"
-GENESIS = "0" * 64
 LEDGER_FIELDS = ["record_id", "created_at", "run_id", "build_id", "environment", "stage", "verdict"]
 # Diagnostics change whenever a run is looked at again; they are not evidence.
 UNHASHED_DIRS = {"logs"}
-TOOLS = [
-    "pytest",
-    "pytest-bdd",
-    "pytest-xdist",
-    "allure-pytest",
-    "allure-pytest-bdd",
-    "coverage",
-    "schemathesis",
-    "bandit",
-    "playwright",
-    "locust",
-    "Appium-Python-Client",
-]
 
 
 class PromotionRefused(Exception):
@@ -69,16 +55,6 @@ class PromotionResult:
 
 def record_name(stage: str) -> str:
     return f"promotion-{stage}.json"
-
-
-def tool_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version(), "harness": __version__}
-    for name in TOOLS:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return versions
 
 
 def evidence_hashes(run_path: Path) -> dict[str, str]:
@@ -104,7 +80,7 @@ def promote(
 ) -> PromotionResult:
     """Evaluate every gate of `stage` on the run and, unless the verdict is FAIL, record it."""
     manifest = run.manifest
-    results = evaluate_stage(gates.stage(stage, gates_path), run)
+    results = evaluate_stage(gates.stage(stage, gates_path), run, stage_name=stage)
     results = apply_waivers(results, waivers, manifest.build_id, stage, today)
     report = decide(results, f"stage {stage}")
     if report.verdict is Verdict.FAIL:
@@ -113,7 +89,7 @@ def promote(
     record = build_record(run, report, stage, file_sha256(gates_path))
     path = write_record(run.path / record_name(stage), record)
     digest = file_sha256(path)
-    append_to_ledger(run.path.parent.parent / LEDGER_NAME, record, path, digest)
+    append_to_ledger(ledger_path(run.path), record, path, digest)
     return PromotionResult(path, digest, report)
 
 
@@ -137,7 +113,25 @@ def build_record(
         "gates_toml_sha256": gates_sha,
         "tool_versions": tool_versions(),
         "evidence": evidence_hashes(run.path),
+        "metrics": exact_metrics(run),
+        "fingerprint": fingerprint_or_none(run),
     }
+
+
+def exact_metrics(run: RunFolder) -> dict[str, str]:
+    """Map each known metric's key to its exact value, for later baseline comparisons."""
+    metrics, _ = MetricStore(run).read_all()
+    return {
+        key: metric.exact for key, metric in sorted(metrics.items()) if metric.exact is not None
+    }
+
+
+def fingerprint_or_none(run: RunFolder) -> dict[str, object] | None:
+    """Return the run's fingerprint; None makes the record unusable as a baseline, not invalid."""
+    try:
+        return read_fingerprint(run.path)
+    except FingerprintError:
+        return None
 
 
 def write_record(path: Path, record: dict[str, object]) -> Path:
@@ -186,30 +180,17 @@ def verify_record(path: Path) -> list[str]:
             problems.append(f"{relative} changed since the promotion")
     extra = sorted(set(evidence_hashes(run_path)) - set(recorded))
     problems += [f"{relative} was added after the promotion" for relative in extra]
-    problems += ledger_problems(run_path.parent.parent / LEDGER_NAME, file_sha256(path), record)
+    problems += ledger_problems(ledger_path(run_path), file_sha256(path), record)
     return problems
 
 
 def ledger_problems(ledger: Path, digest: str, record: dict[str, object]) -> list[str]:
     if not ledger.is_file():
         return [f"ledger {ledger} is missing"]
-    lines = ledger.read_text(encoding="utf-8").splitlines()
-    problems = []
-    previous = GENESIS
-    found = False
-    for number, line in enumerate(lines, start=1):
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            problems.append(f"ledger line {number} is not valid JSON")
-            entry = {}
-        if entry.get("previous_sha256") != previous:
-            problems.append(f"ledger line {number} does not follow line {number - 1}: chain broken")
-        previous = hashlib.sha256(line.encode()).hexdigest()
-        if entry.get("record_id") == record["record_id"]:
-            found = True
-            if entry.get("record_sha256") != digest:
-                problems.append("the record changed after it was written to the ledger")
-    if not found:
+    entries, problems = read_chain(ledger)
+    matching = [entry for entry in entries if entry.get("record_id") == record["record_id"]]
+    if not matching:
         problems.append(f"record {record['record_id']} is not in the ledger")
+    elif any(entry.get("record_sha256") != digest for entry in matching):
+        problems.append("the record changed after it was written to the ledger")
     return problems

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from harness.evaluation import GateResult, Outcome, format_fraction
 from harness.runs import write_json_atomically
 
-__all__ = ["ExitCode", "Verdict", "VerdictReport", "decide"]
+__all__ = ["ExitCode", "Verdict", "VerdictReport", "decide", "limit_text", "result_as_json"]
 
 
 class ExitCode(enum.IntEnum):
@@ -71,15 +72,56 @@ def result_as_json(result: GateResult) -> dict[str, object]:
         "name": gate.name,
         "metric": gate.metric,
         "labels": gate.labels,
-        "comparison": gate.comparison.value,
-        "threshold": str(gate.threshold),
+        "comparison": None if gate.comparison is None else gate.comparison.value,
+        "threshold": None if gate.threshold is None else str(gate.threshold),
         "blocking": gate.blocking,
         "outcome": result.outcome.value,
-        "actual": None if result.actual is None else str(result.actual),
-        "actual_display": None if result.actual is None else format_fraction(result.actual),
+        "actual": exact_text(result.actual),
+        "actual_display": display_text(result.actual),
         "reason": result.reason,
         "waiver": None if result.waiver is None else result.waiver.model_dump(mode="json"),
+        "baseline": baseline_as_json(result),
+        "tolerated": result.tolerated,
     }
+
+
+def exact_text(value: Fraction | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def display_text(value: Fraction | None) -> str | None:
+    return None if value is None else format_fraction(value)
+
+
+def baseline_as_json(result: GateResult) -> dict[str, object] | None:
+    """Describe a baseline gate's rule, and the build, value and limit it was held against."""
+    spec = result.gate.baseline
+    if spec is None:
+        return None
+    used = result.baseline
+    value = None if used is None else used.value
+    limit = None if used is None else used.limit
+    return {
+        "max_increase_percent": exact_text(spec.percent()) if spec.increase else None,
+        "max_decrease_percent": None if spec.increase else exact_text(spec.percent()),
+        "on_missing": spec.on_missing,
+        "build_id": None if used is None else used.build_id,
+        "run_id": None if used is None else used.run_id,
+        "value": exact_text(value),
+        "value_display": display_text(value),
+        "limit": exact_text(limit),
+        "limit_display": display_text(limit),
+    }
+
+
+def limit_text(result: GateResult) -> str:
+    """Render the threshold column: "< 500", or a baseline gate's limit and where it came from."""
+    gate, used = result.gate, result.baseline
+    if gate.baseline is None or used is None or used.limit is None:
+        return gate.describe_limit()
+    relation = "<=" if gate.baseline.increase else ">="
+    rule = f"{gate.baseline.describe()}, build {used.build_id}"
+    return f"{relation} {format_fraction(used.limit)} ({rule})"
 
 
 def decide(results: list[GateResult], scope: str) -> VerdictReport:
@@ -105,7 +147,7 @@ def table_rows(results: list[GateResult]) -> list[tuple[str, ...]]:
     for result in results:
         gate = result.gate
         actual = "-" if result.actual is None else format_fraction(result.actual)
-        threshold = f"{gate.comparison} {gate.threshold}"
+        threshold = limit_text(result)
         rows.append(
             (gate.name, gate.metric_key, actual, threshold, result.outcome.value, result.reason)
         )

@@ -134,7 +134,7 @@ def gate_result_json(manifest: RunManifest, result: GateResult, now_ms: int) -> 
     return {
         "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{manifest.run_id}/{history_id}")),
         "historyId": history_id,
-        "name": f"gate {gate.name}: {gate.metric_key} {gate.comparison} {gate.threshold}",
+        "name": f"gate {gate.name}: {gate.metric_key} {gate.describe_limit()}",
         "fullName": f"gates.{manifest.stage}.{gate.name}",
         "status": ALLURE_STATUS[result.outcome],
         "statusDetails": {"message": f"{result.outcome}: {result.reason}"},
@@ -150,10 +150,23 @@ def gate_result_json(manifest: RunManifest, result: GateResult, now_ms: int) -> 
         "parameters": [
             {"name": "metric", "value": gate.metric_key},
             {"name": "actual", "value": actual},
-            {"name": "threshold", "value": f"{gate.comparison} {gate.threshold}"},
+            {"name": "threshold", "value": gate.describe_limit()},
             {"name": "outcome", "value": result.outcome.value},
+            *baseline_parameters(result),
         ],
     }
+
+
+def baseline_parameters(result: GateResult) -> list[dict[str, str]]:
+    """Return the baseline build, its value and the limit, for a gate compared with one."""
+    used = result.baseline
+    if result.gate.baseline is None or used is None:
+        return []
+    parameters = [{"name": "baseline build", "value": used.build_id}]
+    if used.value is not None and used.limit is not None:
+        parameters.append({"name": "baseline value", "value": format_fraction(used.value)})
+        parameters.append({"name": "limit", "value": format_fraction(used.limit)})
+    return parameters
 
 
 @dataclass(frozen=True)

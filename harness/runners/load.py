@@ -298,7 +298,9 @@ def abort_rules(root: Path, stage: str, profile: LoadProfile) -> list[dict[str, 
     rules: list[dict[str, object]] = []
     for gate in gates.gates if gates else []:
         statistic = gate.metric.removeprefix(prefix)
-        if gate.abort_after_s is None or not gate.metric.startswith(prefix):
+        if gate.abort_after_s is None or gate.comparison is None:
+            continue
+        if not gate.metric.startswith(prefix):
             continue
         if statistic not in ABORTABLE:
             continue
