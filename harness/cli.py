@@ -101,8 +101,14 @@ def add_report_command(commands: argparse._SubParsersAction[ArgumentParser]) -> 
         "--serve", action="store_true", help="serve the report on 127.0.0.1 until Ctrl-C"
     )
     report.add_argument(
-        "--port", type=int, default=0, help="port for --serve (default: 0, a free one)"
+        "--port", type=port_number, default=0, help="port for --serve (default: 0, a free one)"
     )
+
+
+def port_number(value: str) -> int:
+    if not value.isdigit() or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number from 0 to 65535")
+    return int(value)
 
 
 def history_limit(value: str) -> int:

@@ -58,6 +58,12 @@ def test_report_renders_run(project: Project) -> None:
     assert summary["name"] == f"run {project.latest().name}: build local-dev on local"
     assert len(history_entries(project)) == 1
 
+    empty = project.root / "empty"
+    empty.mkdir()
+    elsewhere = project.harness("report", "--output", "empty")
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert (empty / "index.html").is_file()
+
 
 def test_report_twice_keeps_one_point(project: Project) -> None:
     link_node_tools(project)
@@ -95,16 +101,24 @@ def test_history_stays_bounded(project: Project) -> None:
 def test_corrupt_history_starts_fresh(project: Project) -> None:
     link_node_tools(project)
     assert project.harness("run", "uat").returncode == 0
-    history = project.write("reports/allure-history.jsonl", '{"uuid": "a", "name": "x"}\n{trunc\n')
+    text = '{"uuid": "a", "name": "x"}\n\n{trunc\n'
+    history = project.write("reports/allure-history.jsonl", text)
 
     built = project.harness("report")
 
     assert built.returncode == 0, built.stderr
     warnings = [line for line in built.stderr.splitlines() if "is corrupt" in line]
     assert len(warnings) == 1
-    assert "line 2 is not a JSON object" in warnings[0]
+    assert "line 3 is not a JSON object" in warnings[0]
     assert "started a fresh history" in warnings[0]
     assert history.with_name("allure-history.jsonl.corrupt").read_text().endswith("{trunc\n")
+    assert len(history_entries(project)) == 1
+
+    history.write_bytes(b'{"uuid": "a", "name": "\xff"}\n')
+    rebuilt = project.harness("report")
+
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "byte 23 is not UTF-8" in rebuilt.stderr
     assert len(history_entries(project)) == 1
 
 
@@ -115,6 +129,10 @@ def test_report_rejects_bad_input(project: Project) -> None:
         f"harness: error: run 'no-such-run' not found under {project.reports / 'runs'}; "
         f"list runs with: ls {project.reports / 'runs'}"
     ]
+
+    bad_port = project.harness("report", "--serve", "--port", "70000")
+    assert bad_port.returncode == 2
+    assert "'70000' is not a port number from 0 to 65535" in bad_port.stderr
 
     bad_limit = project.harness("report", "--history-limit", "0")
     assert bad_limit.returncode == 2

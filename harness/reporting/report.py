@@ -149,8 +149,12 @@ def prepare_history(history: Path, name: str) -> None:
     """
     if not history.is_file():
         return
+    try:
+        lines = history.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        discard_history(history, f"byte {error.start} is not UTF-8")
+        return
     entries: list[dict[str, object]] = []
-    lines = history.read_text(encoding="utf-8", errors="replace").splitlines()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
