@@ -127,14 +127,9 @@ def lint(session: nox.Session) -> None:
     session.run("mypy")
 
 
-@nox.session(venv_backend="none")
+@nox.session(python=PYTHON)
 def report(session: nox.Session) -> None:
-    """Build the HTML report of a run (default: the latest) with the Allure 3 CLI; needs Node.js."""
+    """Build a run's Allure report with its trend: -- --run latest [--single-file] [--serve]."""
+    session.install("-e", ".[all]")
     install_node_tools(session)
-    run = Path(session.posargs[0]) if session.posargs else Path("reports/latest")
-    results = run / "allure-results"
-    if not results.is_dir():
-        session.error(f"{results} not found; run a suite first, for example: nox -s uat")
-    output = run.resolve() / "allure-report"
-    session.run(str(ALLURE), "generate", str(results), "--output", str(output), external=True)
-    session.log(f"report: {output / 'index.html'}")
+    session.run("harness", "report", *session.posargs)

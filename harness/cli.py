@@ -24,6 +24,14 @@ from harness.logs import configure_logging
 from harness.orchestrator import RunRequest, evaluate_run, execute_run
 from harness.promotion import PromotionRefused, promote, verify_record
 from harness.reporting.parity import compatibility_page, parity_from_junit
+from harness.reporting.report import (
+    DEFAULT_HISTORY_LIMIT,
+    ReportFailed,
+    ReportRequest,
+    build_report,
+    default_output,
+    serve_report,
+)
 from harness.runners.base import SuiteOptions
 from harness.runners.registry import RUNNERS, in_run_order
 from harness.runs import RunFolder
@@ -64,7 +72,49 @@ def build_parser() -> ArgumentParser:
     add_production_commands(commands)
     add_doctor_command(commands)
     add_matrix_command(commands)
+    add_report_command(commands)
     return parser
+
+
+def add_report_command(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
+    report = commands.add_parser(
+        "report", help="build a run's HTML report with the Allure 3 CLI, with the trend of builds"
+    )
+    report.add_argument("--run", default="latest", help="run id under reports/runs, or 'latest'")
+    report.add_argument(
+        "--output",
+        type=Path,
+        help="report folder (default: allure-report, or allure-report-single-file, in the run)",
+    )
+    report.add_argument(
+        "--single-file",
+        action="store_true",
+        help="write one self-contained index.html that opens from disk",
+    )
+    report.add_argument(
+        "--history-limit",
+        type=history_limit,
+        default=DEFAULT_HISTORY_LIMIT,
+        help=f"builds kept in reports/allure-history.jsonl (default: {DEFAULT_HISTORY_LIMIT})",
+    )
+    report.add_argument(
+        "--serve", action="store_true", help="serve the report on 127.0.0.1 until Ctrl-C"
+    )
+    report.add_argument(
+        "--port", type=port_number, default=0, help="port for --serve (default: 0, a free one)"
+    )
+
+
+def port_number(value: str) -> int:
+    if not value.isdigit() or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number from 0 to 65535")
+    return int(value)
+
+
+def history_limit(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return int(value)
 
 
 def add_matrix_command(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
@@ -452,7 +502,26 @@ def matrix_command(args: argparse.Namespace, reports: Path) -> ExitCode:
     return ExitCode.PASSED
 
 
+def report_command(args: argparse.Namespace, reports: Path) -> ExitCode:
+    """Build the report of a stored run, and serve it on loopback when --serve is given."""
+    run = load_run(reports, args.run)
+    output = args.output or default_output(run, args.single_file)
+    if not output.is_absolute():
+        output = args.root / output
+    request = ReportRequest(args.root, reports, run, output, args.single_file, args.history_limit)
+    try:
+        index = build_report(request)
+    except ReportFailed as failure:
+        print(f"harness: error: {failure}", file=sys.stderr)
+        return ExitCode.FAILED
+    print(f"report: {index}")
+    if args.serve:
+        serve_report(output, args.port)
+    return ExitCode.PASSED
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Path], ExitCode]] = {
+    "report": report_command,
     "matrix": matrix_command,
     "verify-deploy": production_command,
     "probe": production_command,
