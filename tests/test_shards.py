@@ -20,6 +20,7 @@ from harness.evidence.junit_merge import combine_reports, write_report
 from harness.metrics import file_sha256
 from harness.shards import MAX_SHARDS, parse_shard, shard_of
 from tests.conftest import Project, gate_outcomes
+from tests.test_bad_input import assert_one_line_error
 
 UAT_GATES = {"uat-scenarios-executed", "uat-scenarios-passed"}
 
@@ -38,15 +39,6 @@ def merge(project: Project, *runs: str) -> subprocess.CompletedProcess[str]:
 
 def case_ids(junit: Path) -> set[str]:
     return set(case_outcomes(junit))
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("harness: error: ")
-    for fragment in fragments:
-        assert fragment in last
 
 
 # The partition.
