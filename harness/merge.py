@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness.config.environment import load_environment
 from harness.config.gates import load_gates
-from harness.errors import Problem, UsageError
+from harness.errors import HarnessError, Problem, UsageError
 from harness.evidence.junit import EvidenceError, read_root
 from harness.evidence.junit_merge import combine_reports, write_report
 from harness.logs import log_to_run_folder
@@ -297,6 +297,9 @@ def merge_runs(root: Path, reports: Path, names: Sequence[str], stage: str | Non
             merge_suite(context, suite, sources)
     except KeyboardInterrupt:
         finish(run, RunStatus.INTERRUPTED)
+        raise
+    except HarnessError:
+        finish(run, RunStatus.ERROR)
         raise
     finish(run, RunStatus.COMPLETED)
     return evaluate_run(run, gates, stage).verdict.exit_code

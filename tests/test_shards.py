@@ -276,22 +276,39 @@ def test_mismatched_shards_rejected(project: Project) -> None:
     assert project.runs() == before
 
 
+def interrupt(run: Path) -> str:
+    manifest = json.loads((run / "run.json").read_text())
+    manifest["status"] = "interrupted"
+    (run / "run.json").write_text(json.dumps(manifest))
+    return " is interrupted, not completed"
+
+
+def break_suite(run: Path) -> str:
+    manifest = json.loads((run / "run.json").read_text())
+    manifest["suites"]["uat"].update(outcome="error", reason="pytest ended with exit code 3")
+    (run / "run.json").write_text(json.dumps(manifest))
+    return " ended error: pytest ended with exit code 3"
+
+
+def remove_junit(run: Path) -> str:
+    (run / "junit" / "uat.xml").unlink()
+    return ": uat.xml is missing"
+
+
 @pytest.mark.slow
-def test_interrupted_shard_named(project: Project, tmp_path: Path) -> None:
+def test_unusable_shard_named(project: Project, tmp_path: Path) -> None:
     first = run_shard(project, "uat", "1/2")
     second = run_shard(project, "uat", "2/2")
-    # A CI artifact of a shard job that was cancelled: the run folder with status interrupted.
-    artifact = tmp_path / "artifact" / second.name
-    shutil.copytree(second, artifact)
-    manifest = json.loads((artifact / "run.json").read_text())
-    manifest["status"] = "interrupted"
-    (artifact / "run.json").write_text(json.dumps(manifest))
+    # CI artifacts of shard jobs that were cancelled, broke, or lost their report.
+    for damage in (interrupt, break_suite, remove_junit):
+        artifact = tmp_path / damage.__name__ / second.name
+        shutil.copytree(second, artifact)
+        reason = damage(artifact)
 
-    result = merge(project, first.name, str(artifact))
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert gate_outcomes(project.verdict()) == dict.fromkeys(UAT_GATES, "NO_EVIDENCE")
-    expected = f"shard 2/2 of uat (run {second.name}) is interrupted, not completed"
-    assert expected in result.stdout
+        result = merge(project, first.name, str(artifact))
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert gate_outcomes(project.verdict()) == dict.fromkeys(UAT_GATES, "NO_EVIDENCE")
+        assert f"shard 2/2 of uat (run {second.name}){reason}" in result.stdout
 
 
 @pytest.mark.slow
