@@ -78,6 +78,14 @@ def gate(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def merge(session: nox.Session) -> None:
+    """Merge the shard runs of a suite into one run and gate it: nox -s merge -- RUN RUN ..."""
+    # The merge recomputes every sharded suite's metrics, so it needs the uat and unit extras.
+    session.install("-e", ".[uat,unit]")
+    session.run("harness", "merge", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def promote(session: nox.Session) -> None:
     """Record a run's promotion: nox -s promote -- --run latest --to staging."""
     session.install("-e", ".[all]")

@@ -21,7 +21,8 @@ from harness.devices.doctor import doctor_findings
 from harness.devices.profiles import select_devices
 from harness.errors import HarnessError, Problem, UsageError
 from harness.logs import configure_logging
-from harness.orchestrator import RunRequest, evaluate_run, execute_run
+from harness.merge import merge_runs
+from harness.orchestrator import RunRequest, evaluate_run, execute_run, report_shard_run
 from harness.promotion import PromotionRefused, promote, verify_record
 from harness.reporting.parity import compatibility_page, parity_from_junit
 from harness.reporting.report import (
@@ -36,6 +37,7 @@ from harness.runners.base import SuiteOptions
 from harness.runners.registry import RUNNERS, in_run_order
 from harness.runs import RunFolder
 from harness.selection import failed_node_ids
+from harness.shards import MAX_SHARDS, parse_shard
 from harness.signoff import record_signoff
 from harness.target import TargetOptions
 from harness.verdict import ExitCode
@@ -73,6 +75,7 @@ def build_parser() -> ArgumentParser:
     add_doctor_command(commands)
     add_matrix_command(commands)
     add_report_command(commands)
+    add_merge_command(commands)
     return parser
 
 
@@ -115,6 +118,21 @@ def history_limit(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
     return int(value)
+
+
+def add_merge_command(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
+    merge = commands.add_parser(
+        "merge", help="combine the shard runs of a suite into one new run and gate it"
+    )
+    merge.add_argument(
+        "runs",
+        nargs="+",
+        metavar="RUN",
+        help="shard run ids under reports/runs, or paths to shard run folders",
+    )
+    merge.add_argument(
+        "--stage", help="stage whose gates apply (default: the one the shard runs recorded)"
+    )
 
 
 def add_matrix_command(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
@@ -224,6 +242,12 @@ def add_run_command(commands: argparse._SubParsersAction[ArgumentParser]) -> Non
         "--stage", help="promotion stage whose gates apply (default: the environment's)"
     )
     add_target_options(run)
+    run.add_argument(
+        "--shard",
+        type=parse_shard,
+        help=f"run only shard INDEX/COUNT of the suite's tests, COUNT at most {MAX_SHARDS} "
+        "(uat and unit suites); combine the shard runs with harness merge",
+    )
 
 
 def add_target_options(run: ArgumentParser) -> None:
@@ -374,6 +398,7 @@ def run_request(args: argparse.Namespace, reports: Path, suites: tuple[str, ...]
         master_host=args.master_host,
         master_port=args.master_port,
         allow_sensitive_load=args.allow_sensitive_load,
+        shard=getattr(args, "shard", None),
     )
     return RunRequest(
         root=args.root,
@@ -414,6 +439,8 @@ def gate_command(args: argparse.Namespace, reports: Path) -> ExitCode:
             args.env = "local"
         return stage_run_command(args, reports)
     run = load_run(reports, args.run)
+    if run.manifest.shard_count:
+        return report_shard_run(run)
     gates_path = args.root / "gates.toml"
     gates = load_gates(gates_path)
     stage = args.stage or run.manifest.stage
@@ -421,8 +448,15 @@ def gate_command(args: argparse.Namespace, reports: Path) -> ExitCode:
     return evaluate_run(run, gates, stage).verdict.exit_code
 
 
+def merge_command(args: argparse.Namespace, reports: Path) -> ExitCode:
+    return merge_runs(args.root, reports, args.runs, args.stage)
+
+
 def promote_command(args: argparse.Namespace, reports: Path) -> ExitCode:
     run = load_run(reports, args.run)
+    if run.manifest.shard_count:
+        shard = run.manifest.shard_label
+        raise UsageError(Problem.SHARD_RUN_PROMOTED, {"run_id": run.run_id, "shard": shard})
     gates_path = args.root / "gates.toml"
     gates = load_gates(gates_path)
     waivers = load_waivers(args.waivers or args.root / "waivers.toml").waivers
@@ -523,6 +557,7 @@ def report_command(args: argparse.Namespace, reports: Path) -> ExitCode:
 COMMANDS: dict[str, Callable[[argparse.Namespace, Path], ExitCode]] = {
     "report": report_command,
     "matrix": matrix_command,
+    "merge": merge_command,
     "verify-deploy": production_command,
     "probe": production_command,
     "run": run_command,

@@ -47,6 +47,18 @@ class Problem(enum.Enum):
     MISSING_DEVICE_TOOL = "{tool} is missing: {reason}; install it with: {command}"
     BAD_ARGUMENT = "{reason}; see harness --help"
     ALREADY_PROMOTED = "{path} exists: this run was already promoted to that stage"
+    SHARD_MISMATCH = (
+        "run {run_id} cannot be merged: its {field} is {actual!r} but run {first_id} has "
+        "{expected!r}; merge only shard runs of one build, environment, stage, suites and count"
+    )
+    SHARD_RUN_PROMOTED = (
+        "run {run_id} is shard {shard} of its suites, a partial run that cannot be promoted; "
+        "combine its shards with harness merge and promote the merged run"
+    )
+    NOT_A_SHARD_RUN = (
+        "run {run_id} is not a shard run, so there is nothing to merge; pass runs of "
+        "harness run SUITE --shard INDEX/COUNT"
+    )
     UNREADABLE_RECORD = "{path}: not a promotion record ({reason}); pass a promotion-*.json file"
 
 

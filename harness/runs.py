@@ -55,7 +55,18 @@ class RunManifest:
     harness_version: str = __version__
     whole_stage: bool = False
     candidate: bool = False
+    # A shard run executed shard `shard_index` of `shard_count` of its suites' tests; both are 0
+    # for a whole run. A shard run is partial, so only `harness merge` gates it.
+    shard_index: int = 0
+    shard_count: int = 0
+    # A merged run's source shard runs: run_id, shard ("i/n") and manifest_sha256 of each.
+    merged_from: list[dict[str, str]] = field(default_factory=list)
     suites: dict[str, SuiteRecord] = field(default_factory=dict)
+
+    @property
+    def shard_label(self) -> str:
+        """Return "i/n" for a shard run and "" for a whole run."""
+        return f"{self.shard_index}/{self.shard_count}" if self.shard_count else ""
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> RunManifest:

@@ -18,6 +18,7 @@ from harness.errors import Problem, UsageError
 from harness.evidence.junit import EvidenceError, JUnitCounts
 from harness.metrics import Metric, file_sha256
 from harness.runs import RunFolder
+from harness.shards import Shard
 from harness.target import Deployment
 
 # Locust registers a pytest plugin that imports gevent and monkey-patches threads and sockets in
@@ -81,6 +82,14 @@ class SuiteOptions:
     master_host: str = "127.0.0.1"
     master_port: int = 0
     allow_sensitive_load: bool = False
+    # The part of the suite's tests this run executes (--shard); None runs them all.
+    shard: Shard | None = None
+
+    def shard_arguments(self) -> list[str]:
+        """Return the pytest arguments that load the shard plugin, or none for a whole run."""
+        if self.shard is None:
+            return []
+        return ["-p", "harness.pytest_shard", f"--harness-shard={self.shard}"]
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,7 @@ class UatRunner:
         command += NO_LOCUST_PLUGIN
         command += [f"--alluredir={run_path / 'allure-results'}", f"--junitxml={junit}"]
         command += ["-o", "junit_family=xunit2", "-o", "junit_suite_name=uat"]
-        command += ["--channel", ",".join(options.channels)]
+        command += ["--channel", ",".join(options.channels), *options.shard_arguments()]
         if options.select:
             command += ["-k", options.select]
         # pytest-bdd turns each Gherkin tag into a marker of the same name without the @.
@@ -111,8 +111,9 @@ class UatRunner:
         return command
 
     def result(
-        self, context: RunContext, exit_code: int, junit: Path, run_path: Path
+        self, context: RunContext, exit_code: int | None, junit: Path, run_path: Path
     ) -> SuiteResult:
+        """Classify the report and exit code into metrics; a merged report has exit code None."""
         try:
             counts = parse_junit(junit)
         except EvidenceError as error:

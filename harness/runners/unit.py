@@ -101,6 +101,12 @@ class UnitRunner:
             require_modules(EMBEDDED_TOOLS, "unit")
         if reruns_for(options, settings):
             require_modules({"pytest_rerunfailures": "pytest-rerunfailures"}, "unit")
+        if options.shard is not None and settings.mode is not UnitMode.EMBEDDED:
+            reason = (
+                f"--shard applies to the embedded unit suite only, but {environment_path} "
+                f"sets [unit] mode {settings.mode.value}; drop --shard"
+            )
+            raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
 
     def run(self, context: RunContext) -> SuiteResult:
         paths = UnitPaths.for_run(context)
@@ -200,6 +206,7 @@ def embedded_command(context: RunContext, paths: UnitPaths) -> list[str]:
     command += [f"--alluredir={paths.allure}", f"--junitxml={paths.junit}"]
     command += ["-o", "junit_family=xunit2", "-o", "junit_suite_name=unit"]
     command += ["-n", str(options.workers if options.workers is not None else settings.workers)]
+    command += options.shard_arguments()
     reruns = reruns_for(options, settings)
     if reruns:
         command += ["--reruns", str(reruns)]
