@@ -44,7 +44,7 @@ class QuarantineEntry(StrictModel):
     ticket: Text | None = None
 
     def active_on(self, today: datetime.date) -> bool:
-        """An entry applies up to and including its expiry date."""
+        """Return whether the entry applies on `today`, which it does up to its expiry date."""
         return today <= self.expires
 
 

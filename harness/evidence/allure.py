@@ -55,7 +55,7 @@ def junit_id(data: dict[str, object]) -> str:
 def mark_quarantined(results_dir: Path, summaries: dict[str, str]) -> set[str]:
     """Prefix the message of each failed result of a quarantined test and tag it "quarantined".
 
-    `summaries` maps a JUnit id to the text that says who quarantined the test and why. Returns
+    `summaries` maps a JUnit id to the text that states who quarantined the test and why. Returns
     the ids that matched a result; marking a result twice leaves it as it was after the first.
     """
     matched: set[str] = set()

@@ -1,9 +1,9 @@
 """Quarantine review: which quarantine entries excused a failure in a run, and the record of it.
 
 A suite's runner reviews its final verdict per test id against the suite's quarantine entries.
-The review sorts every entry into one of four groups and is written to `quarantine.json` in the
-run folder, keyed by suite, so the merged JUnit XML, the Allure results and the promotion record
-(which hashes every evidence file) show what was excused.
+The review sorts every entry into one of four groups. It is written to `quarantine.json` in the
+run folder, keyed by suite. The merged JUnit XML and the Allure results read it back, and the
+promotion record hashes it like every evidence file.
 """
 
 from __future__ import annotations

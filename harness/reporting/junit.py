@@ -1,12 +1,12 @@
 """The run's merged JUnit XML: every suite's tests and every gate in one file for CI systems.
 
-`junit.xml` at the run root holds one <testsuite> per suite, named after the suite, with one
+`junit.xml` at the run root contains one <testsuite> per suite, named after the suite, with one
 testcase per test id carrying its final verdict (a retried test appears once, as its last
 attempt). A test whose failure a quarantine entry excused appears as skipped, with the entry's
 owner, expiry and reason in the skip message and as properties. A failure whose quarantine
 expired stays a failure and gets a `quarantine` property saying so.
 
-A last <testsuite name="gates"> holds one testcase per gate of the evaluated stage. A blocking
+A last <testsuite name="gates"> contains one testcase per gate of the evaluated stage. A blocking
 gate that did not pass has a failure element whose message gives the outcome, the actual value,
 the threshold and the reason. A warning gate that did not pass stays a passing testcase and
 carries the same text in <system-out>, because it does not stop promotion.
@@ -63,9 +63,7 @@ def suite_reports(run_path: Path) -> dict[str, list[Path]]:
     for suite, relative in OTHER_REPORTS.items():
         if (run_path / relative).is_file():
             attempts.setdefault(suite, []).append((0, run_path / relative))
-    return {
-        suite: [path for _, path in sorted(found)] for suite, found in sorted(attempts.items())
-    }
+    return {suite: [path for _, path in sorted(found)] for suite, found in sorted(attempts.items())}
 
 
 def suite_element(
