@@ -25,6 +25,7 @@ from harness.evidence.quarantine import (
 from harness.reporting.allure import CATEGORIES, write_quarantine_results
 from harness.reporting.junit import MERGED_JUNIT, write_merged_junit
 from harness.runners.base import SuiteOutcome
+from harness.runners.e2e import Attempts
 from harness.runners.quarantine import classify_with_quarantine
 from harness.runs import RunFolder
 from tests.conftest import Project, gate_outcomes
@@ -203,6 +204,19 @@ def test_expired_entry_fails_with_reason() -> None:
     assert reason == f"1 of 4 failed; quarantine of m::t (owner dana) expired on {YESTERDAY}"
 
 
+def test_e2e_attempts_leave_out_excused() -> None:
+    attempts = Attempts()
+    attempts.add(
+        {"f::a[chromium]": "failed", "f::b[chromium]": "failed", "f::c[chromium]": "passed"}
+    )
+    attempts.add({"f::a[chromium]": "failed", "f::b[chromium]": "passed"})
+    attempts.excused = frozenset({"f::a[chromium]"})
+
+    assert attempts.counts() == {"passed": 2, "failed": 0, "flaky": 1}
+    assert attempts.counts("chromium") == {"passed": 2, "failed": 0, "flaky": 1}
+    assert attempts.final_outcomes()["f::a[chromium]"] == "failed"
+
+
 # Merged JUnit XML
 
 UNIT_XML = """<?xml version="1.0" encoding="utf-8"?>
@@ -378,7 +392,8 @@ def test_allure_unmatched_quarantine_gets_result(tmp_path: Path) -> None:
     assert len(written) == 2
     assert standalone[0]["status"] == "skipped"
     assert standalone[0]["statusDetails"]["message"].startswith(QUARANTINED_PREFIX)
-    assert CATEGORIES[0]["name"] == "Quarantined"
+    names = [category["name"] for category in CATEGORIES]
+    assert names.index("Quarantined") < names.index("Product defect")
 
 
 # Real runs of the harness CLI

@@ -33,19 +33,19 @@ __all__ = [
 Attachment = tuple[str, Path, str]
 
 # Allure assigns each failed or broken result to the first category that matches it, so the
-# gate categories come before the general ones.
+# gate and quarantine categories come before the general ones.
 CATEGORIES = [
-    # A quarantined failure's message starts with QUARANTINED_PREFIX and may span lines.
-    {
-        "name": "Quarantined",
-        "matchedStatuses": ["failed", "broken", "skipped"],
-        "messageRegex": f"(?s)^{QUARANTINED_PREFIX}.*",
-    },
     {"name": "Gate breach", "matchedStatuses": ["failed"], "messageRegex": "^(FAIL|WARN): .*"},
     {
         "name": "Gate without evidence",
         "matchedStatuses": ["broken"],
         "messageRegex": "^(NO_EVIDENCE|INCOMPARABLE): .*",
+    },
+    # A quarantined failure's message starts with QUARANTINED_PREFIX and may span lines.
+    {
+        "name": "Quarantined",
+        "matchedStatuses": ["failed", "broken", "skipped"],
+        "messageRegex": f"(?s)^{QUARANTINED_PREFIX}.*",
     },
     {"name": "Product defect", "matchedStatuses": ["failed"]},
     {"name": "Infrastructure error", "matchedStatuses": ["broken"]},
