@@ -505,3 +505,62 @@ def test_retry_cap_fails_on_rerun_pass(project: Project) -> None:
     assert cap.get("message") == (
         "FAIL: unit.tests.flaky actual 1, threshold == 0: 1 == 0 does not hold"
     )
+
+
+FAILING_SCENARIO = """Feature: Quarantine demo
+  Scenario: Alice sees a room that does not exist
+    When alice logs in
+    Then alice sees the room "no-such-room"
+"""
+SCENARIO_ID = "scenarios.test_scenarios::test_alice_sees_a_room_that_does_not_exist[api]"
+
+
+@pytest.mark.slow
+def test_quarantined_scenario_passes_gate(project: Project) -> None:
+    project.write("scenarios/quarantine_demo.feature", FAILING_SCENARIO)
+    expires = datetime.date.today() + datetime.timedelta(days=7)
+    project.write("quarantine.toml", quarantine_toml(SCENARIO_ID, expires, suite="uat"))
+    selection = "room_that_does_not_exist or registered_user_logs_in"
+    result = project.harness("run", "uat", "--select", selection)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    run = project.latest()
+    assert gate_outcomes(project.verdict(run))["uat-scenarios-passed"] == "PASS"
+    metrics = project.metrics("uat", run)
+    assert metrics["uat.scenarios.failed"]["exact"] == "0"
+    assert metrics["uat.scenarios.quarantined_failed"]["exact"] == "1"
+    assert metrics["uat.scenarios.executed"]["exact"] == "2"
+    allure = [
+        json.loads(path.read_text()) for path in (run / "allure-results").glob("*-result.json")
+    ]
+    standalone = [data for data in allure if data["name"] == f"quarantined {SCENARIO_ID}"]
+    assert standalone[0]["status"] == "skipped"
+
+
+@pytest.mark.slow
+def test_quarantined_browser_failures_pass_gate(project: Project) -> None:
+    config = project.root / "e2e.toml"
+    config.write_text(config.read_text().replace("retries = 1", "retries = 0"))
+    expires = datetime.date.today() + datetime.timedelta(days=7)
+    entries = [
+        quarantine_toml(f"suites.e2e.test_flows::test_assistant_replies[{name}]", expires, "e2e")
+        for name in ("chromium", "pixel-7", "iphone-14")
+    ]
+    project.write("quarantine.toml", "\n".join(entries))
+    faults = str(project.root / "sut" / "faults" / "broken-send.toml")
+    result = project.harness(
+        "run", "e2e", "--faults", faults, "--select", "assistant or installable"
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    run = project.latest()
+    assert gate_outcomes(project.verdict(run))["e2e-tests-passed"] == "PASS"
+    metrics = project.metrics("e2e", run)
+    assert metrics["e2e.failed"]["exact"] == "0"
+    assert metrics["e2e.quarantined_failed"]["exact"] == "3"
+    assert metrics["e2e.executed"]["exact"] == "6"
+    reason = project.manifest(run)["suites"]["e2e"]["reason"]  # type: ignore[index]
+    assert reason.startswith("all but 3 passed, 0 only on a retry; quarantined failures: ")
+    e2e = parse_merged(run).find("testsuite[@name='e2e']")
+    assert e2e is not None
+    assert (e2e.get("tests"), e2e.get("failures"), e2e.get("skipped")) == ("6", "0", "3")

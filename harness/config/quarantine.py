@@ -1,9 +1,9 @@
 """quarantine.toml: flaky tests that still run but whose failures do not fail their suite.
 
 Each entry names one test by its JUnit id, `<classname>::<name>` exactly as the suite's JUnit XML
-writes it (for example `test_tokens::test_token_round_trip[2]` in the unit suite, or
-`test_flows::test_send_message[chromium]` in the e2e suite). The id is matched exactly, so a
-parametrized test or an e2e browser project is quarantined one id at a time.
+writes it: for example `test_tokens::test_token_round_trip[2]` in the unit suite, or
+`suites.e2e.test_flows::test_assistant_replies[chromium]` in the e2e suite. The id is matched
+exactly, so each parameter set, browser project or channel of a test is quarantined on its own.
 """
 
 from __future__ import annotations

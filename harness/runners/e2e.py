@@ -194,7 +194,8 @@ class E2eRunner:
             outcome = SuiteOutcome.NO_EVIDENCE
             reason = "every executed test is a quarantined failure, so none passed"
         elif outcome == SuiteOutcome.FAILED and totals["failed"] == 0:
-            outcome, reason = SuiteOutcome.PASSED, f"all passed, {totals['flaky']} only on a retry"
+            passed = f"all but {len(review.excused)} passed" if review.excused else "all passed"
+            outcome, reason = SuiteOutcome.PASSED, f"{passed}, {totals['flaky']} only on a retry"
         elif outcome == SuiteOutcome.FAILED:
             reason = f"{totals['failed']} failed after retries ({totals['flaky']} flaky)"
         reason = with_note(reason, review)
