@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
 import os
 import threading
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from harness.config.environment import Environment, load_environment
 from harness.config.gates import GatesFile, load_gates
+from harness.config.quarantine import QUARANTINE_FILE, load_quarantine
 from harness.errors import HarnessError, Problem, UsageError
 from harness.evaluation import evaluate_stage
 from harness.fingerprint import write_fingerprint
@@ -22,7 +24,9 @@ from harness.reporting.allure import (
     write_environment_properties,
     write_executor,
     write_gate_results,
+    write_quarantine_results,
 )
+from harness.reporting.junit import write_merged_junit
 from harness.runners.base import (
     EnvironmentCheck,
     RunContext,
@@ -84,6 +88,7 @@ def plan_run(request: RunRequest) -> Plan:
     gates = load_gates(gates_path)
     stage = request.stage or suite_default_stage(request) or environment.stage
     gates.stage(stage, gates_path)
+    load_quarantine(request.root / QUARANTINE_FILE, datetime.date.today())
     if not request.suites:
         reason = f"stage {stage} in {gates_path} has no gates, so no suite to run; add gates"
         raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
@@ -314,11 +319,13 @@ def evaluate_run(run: RunFolder, gates: GatesFile, stage: str) -> VerdictReport:
         scope = f"stage {stage} for suites {', '.join(sorted(suites)) or '(none)'}"
     report = decide(results, scope)
     report.write(run.path, stage)
+    write_merged_junit(run.path, stage, results)
     allure_dir = run.subdir("allure-results")
     write_environment_properties(allure_dir, run.manifest)
     write_executor(allure_dir, run.run_id, dict(os.environ))
     write_categories(allure_dir)
     write_gate_results(allure_dir, run.manifest, results)
+    write_quarantine_results(allure_dir, run.manifest, run.path)
     append_job_summary(report, stage)
     print_report(run, report, stage)
     return report

@@ -1,11 +1,15 @@
-"""Allure results written by allure-pytest: mark tests that passed only on a rerun as flaky."""
+"""Allure results written by allure-pytest: mark flaky tests and quarantined failures."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-__all__ = ["mark_flaky_retries"]
+__all__ = ["QUARANTINED_PREFIX", "mark_flaky_retries", "mark_quarantined"]
+
+# Every quarantined failure's message starts with this, so the "Quarantined" category of
+# categories.json matches it before the general failure categories.
+QUARANTINED_PREFIX = "Quarantined: "
 
 
 def mark_flaky_retries(results_dir: Path) -> int:
@@ -34,3 +38,41 @@ def mark_flaky_retries(results_dir: Path) -> int:
                 path.write_text(json.dumps(last) + "\n", encoding="utf-8")
                 marked += 1
     return marked
+
+
+def junit_id(data: dict[str, object]) -> str:
+    """Return the JUnit id of an allure-pytest result: "module.Class#test" and "test[param]".
+
+    The result's name carries the parameters but is replaced by an @allure.title, so a titled
+    test, and every pytest-bdd scenario, has no JUnit id here and returns "".
+    """
+    full_name, name = data.get("fullName"), data.get("name")
+    if not isinstance(full_name, str) or not isinstance(name, str) or "#" not in full_name:
+        return ""
+    return f"{full_name.split('#', 1)[0]}::{name}"
+
+
+def mark_quarantined(results_dir: Path, summaries: dict[str, str]) -> set[str]:
+    """Prefix the message of each failed result of a quarantined test and tag it "quarantined".
+
+    `summaries` maps a JUnit id to the text that states who quarantined the test and why. Returns
+    the ids that matched a result; marking a result twice leaves it as it was after the first.
+    """
+    matched: set[str] = set()
+    for path in sorted(results_dir.glob("*-result.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # NOTE: an unreadable result is left for the Allure CLI to report.
+        identity = junit_id(data)
+        if identity not in summaries or data.get("status") not in ("failed", "broken"):
+            continue
+        matched.add(identity)
+        details = data.setdefault("statusDetails", {})
+        message = str(details.get("message") or "")
+        if message.startswith(QUARANTINED_PREFIX):
+            continue
+        details["message"] = f"{QUARANTINED_PREFIX}{summaries[identity]}\n{message}"
+        data.setdefault("labels", []).append({"name": "tag", "value": "quarantined"})
+        path.write_text(json.dumps(data) + "\n", encoding="utf-8")
+    return matched

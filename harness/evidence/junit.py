@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["EvidenceError", "JUnitCounts", "case_outcomes", "parse_junit"]
+__all__ = ["EvidenceError", "JUnitCounts", "case_id", "case_outcomes", "final_cases", "parse_junit"]
 
 
 class EvidenceError(Exception):
@@ -77,6 +77,19 @@ def case_outcomes(path: Path) -> dict[str, str]:
                 outcome = "failed" if tag == "failure" else tag
         outcomes[case_id(case)] = outcome
     return outcomes
+
+
+def final_cases(paths: Iterable[Path]) -> list[ElementTree.Element]:
+    """Return the last testcase of each test id across the attempts' reports, in first-seen order.
+
+    `paths` are one suite's reports in attempt order, such as a first run and its retries; a
+    test's last testcase carries its final verdict. Raises EvidenceError for an unusable report.
+    """
+    cases: dict[str, ElementTree.Element] = {}
+    for path in paths:
+        for case in read_root(path).iter("testcase"):
+            cases[case_id(case)] = case
+    return list(cases.values())
 
 
 def reruns_of(case: ElementTree.Element) -> int:

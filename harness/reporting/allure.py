@@ -12,6 +12,8 @@ from pathlib import Path
 
 from harness import __version__
 from harness.evaluation import GateResult, Outcome, format_fraction
+from harness.evidence.allure import QUARANTINED_PREFIX, mark_quarantined
+from harness.evidence.quarantine import read_reviews
 from harness.runs import RunManifest
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "write_executor",
     "write_finding_results",
     "write_gate_results",
+    "write_quarantine_results",
     "write_suite_result",
 ]
 
@@ -30,13 +33,19 @@ __all__ = [
 Attachment = tuple[str, Path, str]
 
 # Allure assigns each failed or broken result to the first category that matches it, so the
-# gate categories come before the general ones.
+# gate and quarantine categories come before the general ones.
 CATEGORIES = [
     {"name": "Gate breach", "matchedStatuses": ["failed"], "messageRegex": "^(FAIL|WARN): .*"},
     {
         "name": "Gate without evidence",
         "matchedStatuses": ["broken"],
         "messageRegex": "^(NO_EVIDENCE|INCOMPARABLE): .*",
+    },
+    # A quarantined failure's message starts with QUARANTINED_PREFIX and may span lines.
+    {
+        "name": "Quarantined",
+        "matchedStatuses": ["failed", "broken", "skipped"],
+        "messageRegex": f"(?s)^{QUARANTINED_PREFIX}.*",
     },
     {"name": "Product defect", "matchedStatuses": ["failed"]},
     {"name": "Infrastructure error", "matchedStatuses": ["broken"]},
@@ -258,3 +267,29 @@ def write_suite_result(
     }
     path = results_dir / f"{data['uuid']}-result.json"
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def write_quarantine_results(results_dir: Path, manifest: RunManifest, run_path: Path) -> None:
+    """Show every excused failure in Allure under the "Quarantined" category.
+
+    The failed result allure-pytest wrote for the test gets the quarantine in its message. A test
+    whose result has no JUnit id to match (a pytest-bdd scenario, a test with an Allure title)
+    gets a skipped result of its own instead.
+    """
+    excused = [test for review in read_reviews(run_path).values() for test in review.excused]
+    summaries = {test.test: test.summary() for test in excused}
+    matched = mark_quarantined(results_dir, summaries) if summaries else set()
+    findings = [
+        FindingResult(
+            suite=test.suite,
+            key=f"quarantine:{test.test}",
+            name=f"quarantined {test.test}",
+            status="skipped",
+            message=f"{QUARANTINED_PREFIX}{test.summary()}",
+            labels={"tag": "quarantined", "owner": test.owner},
+            parameters={"outcome": test.outcome, "expires": test.expires},
+        )
+        for test in excused
+        if test.test not in matched
+    ]
+    write_finding_results(results_dir, manifest, findings)

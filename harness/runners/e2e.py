@@ -18,6 +18,7 @@ from harness.config.e2e import E2eConfig, load_e2e_config
 from harness.config.environment import Environment
 from harness.errors import Problem, UsageError
 from harness.evidence.junit import EvidenceError, case_outcomes, parse_junit
+from harness.evidence.quarantine import QuarantineReview
 from harness.metrics import Metric
 from harness.process import run_logged
 from harness.runners.base import (
@@ -30,6 +31,7 @@ from harness.runners.base import (
     metric_from,
     write_target_file,
 )
+from harness.runners.quarantine import apply_quarantine, with_note
 
 if TYPE_CHECKING:
     from harness.channels.projects import ProjectPlan
@@ -44,9 +46,13 @@ ARTIFACTS_VARIABLE = "HARNESS_E2E_ARTIFACTS"
 
 @dataclass
 class Attempts:
-    """Each test's outcome per attempt, keyed by JUnit id; the last attempt decides."""
+    """Each test's outcome per attempt, keyed by JUnit id; the last attempt decides.
+
+    A test in `excused` whose last attempt failed is quarantined, so it is not counted as failed.
+    """
 
     outcomes: dict[str, list[str]] = field(default_factory=dict)
+    excused: frozenset[str] = frozenset()
 
     def add(self, attempt: dict[str, str]) -> None:
         for case, outcome in attempt.items():
@@ -60,9 +66,12 @@ class Attempts:
             if history[-1] == "passed":
                 passed += 1
                 flaky += len(history) > 1
-            elif history[-1] != "skipped":
+            elif history[-1] != "skipped" and case not in self.excused:
                 failed += 1
         return {"passed": passed, "failed": failed, "flaky": flaky}
+
+    def final_outcomes(self) -> dict[str, str]:
+        return {case: history[-1] for case, history in self.outcomes.items()}
 
 
 def load_plans(root: Path) -> tuple[E2eConfig, list[ProjectPlan]]:
@@ -176,14 +185,24 @@ class E2eRunner:
         reason: str,
         exit_code: int,
     ) -> SuiteResult:
+        review = QuarantineReview(self.name)
+        if attempts.outcomes:
+            review = apply_quarantine(context, self.name, attempts.final_outcomes())
+            attempts.excused = review.excused_ids
         totals = attempts.counts()
-        if outcome == SuiteOutcome.FAILED and totals["failed"] == 0:
-            outcome, reason = SuiteOutcome.PASSED, f"all passed, {totals['flaky']} only on a retry"
+        if outcome == SuiteOutcome.FAILED and totals["failed"] == 0 and totals["passed"] == 0:
+            outcome = SuiteOutcome.NO_EVIDENCE
+            reason = "every executed test is a quarantined failure, so none passed"
+        elif outcome == SuiteOutcome.FAILED and totals["failed"] == 0:
+            passed = f"all but {len(review.excused)} passed" if review.excused else "all passed"
+            outcome, reason = SuiteOutcome.PASSED, f"{passed}, {totals['flaky']} only on a retry"
         elif outcome == SuiteOutcome.FAILED:
             reason = f"{totals['failed']} failed after retries ({totals['flaky']} flaky)"
+        reason = with_note(reason, review)
         summary = write_summary(context, plans, attempts)
         trusted = outcome in (SuiteOutcome.PASSED, SuiteOutcome.FAILED)
-        metrics = e2e_metrics(context, summary, plans, attempts, "" if trusted else reason)
+        unknown = "" if trusted else reason
+        metrics = e2e_metrics(context, summary, plans, attempts, unknown, len(review.excused))
         return SuiteResult(outcome, reason, exit_code, metrics)
 
 
@@ -207,11 +226,17 @@ def e2e_metrics(
     plans: list[ProjectPlan],
     attempts: Attempts,
     unknown_reason: str,
+    excused: int = 0,
 ) -> list[Metric]:
-    """Totals and per-project counts; a project that did not run has unknown values with why."""
+    """Totals and per-project counts; a project that did not run has unknown values with why.
+
+    `e2e.flaky` counts the tests that passed only on a retry, which the retry cap gates hold
+    against a maximum. `excused` quarantined failures ran, so they count as executed.
+    """
     totals = attempts.counts()
     values = {f"e2e.{name}": value for name, value in totals.items()}
-    values["e2e.executed"] = totals["passed"] + totals["failed"]
+    values["e2e.executed"] = totals["passed"] + totals["failed"] + excused
+    values["e2e.quarantined_failed"] = excused
     values["e2e.projects.not_run"] = sum(not plan.runnable for plan in plans)
     metrics = metric_from(context, "e2e", summary, values, unknown_reason)
     for plan in plans:

@@ -27,6 +27,7 @@ from harness.runners.base import (
     write_target_file,
 )
 from harness.runners.device import device_plan_environment
+from harness.runners.quarantine import classify_with_quarantine, review_junit
 from harness.selection import marker_expression
 
 __all__ = ["UatRunner"]
@@ -121,10 +122,11 @@ class UatRunner:
             metrics = metric_from(context, self.name, junit, uat_values(0, 0, 0, 0), reason)
             return SuiteResult(outcome, reason, exit_code, metrics)
 
-        outcome, reason = classify_pytest(exit_code, counts)
-        values = uat_values(
-            counts.total, counts.passed, counts.failed + counts.errors, counts.skipped
-        )
+        review = review_junit(context, self.name, junit, counts)
+        outcome, reason = classify_with_quarantine(exit_code, counts, review)
+        excused = len(review.excused)
+        failed = counts.failed + counts.errors - excused
+        values = uat_values(counts.total, counts.passed, failed, counts.skipped, excused)
         matrix = parity_from_junit(junit)
         if len(matrix.channels) > 1:
             write_parity(run_path, run_path / "allure-results", matrix)
@@ -135,11 +137,15 @@ class UatRunner:
         return SuiteResult(outcome, reason, exit_code, metrics)
 
 
-def uat_values(total: int, passed: int, failed: int, skipped: int) -> dict[str, int]:
+def uat_values(
+    total: int, passed: int, failed: int, skipped: int, quarantined: int = 0
+) -> dict[str, int]:
+    """Count scenarios; a quarantined failure ran, so it is executed but not failed."""
     return {
         "uat.scenarios.total": total,
-        "uat.scenarios.executed": passed + failed,
+        "uat.scenarios.executed": passed + failed + quarantined,
         "uat.scenarios.passed": passed,
         "uat.scenarios.failed": failed,
+        "uat.scenarios.quarantined_failed": quarantined,
         "uat.scenarios.skipped": skipped,
     }

@@ -25,6 +25,7 @@ from harness.errors import Problem, UsageError
 from harness.evidence.allure import mark_flaky_retries
 from harness.evidence.cobertura import CoverageTotals, parse_cobertura
 from harness.evidence.junit import EvidenceError, JUnitCounts, parse_junit
+from harness.evidence.quarantine import QuarantineReview
 from harness.metrics import Metric
 from harness.process import run_logged
 from harness.pytest_unit import STATE_OPTION
@@ -34,10 +35,10 @@ from harness.runners.base import (
     SuiteOptions,
     SuiteOutcome,
     SuiteResult,
-    classify_pytest,
     metric_from,
     require_modules,
 )
+from harness.runners.quarantine import classify_with_quarantine, review_junit
 from harness.runners.unit_coverage import (
     CoverageFiles,
     CoverageProblem,
@@ -184,14 +185,17 @@ class UnitRunner:
                 totals = parse_cobertura(paths.coverage.xml)
             except EvidenceError as error:
                 coverage_problem = f"coverage report {error}"
-        tests_outcome, tests_reason = classify_pytest(exit_code, counts, collected)
-        outcome, reason = classify_pytest(exit_code, counts, collected, coverage_problem)
+        review = review_junit(context, self.name, paths.junit, counts)
+        tests_outcome, tests_reason = classify_with_quarantine(exit_code, counts, review, collected)
+        outcome, reason = classify_with_quarantine(
+            exit_code, counts, review, collected, coverage_problem
+        )
         tests_unknown = "" if tests_outcome in TRUSTED else tests_reason
         # A run that collected nothing still imported code; its coverage figure means nothing.
         # Ingested coverage is valid without a JUnit report, because its tests ran elsewhere.
         standalone = exit_code is None and isinstance(counts, EvidenceError)
         coverage_unknown = coverage_problem or ("" if standalone else tests_unknown)
-        metrics = count_metrics(context, paths.junit, counts, tests_unknown)
+        metrics = count_metrics(context, paths.junit, counts, review, tests_unknown)
         metrics += coverage_metrics(context, paths.coverage.xml, totals, coverage_unknown)
         return SuiteResult(outcome, reason, exit_code, metrics)
 
@@ -269,15 +273,23 @@ def read_collected(state: Path) -> int | None:
 
 
 def count_metrics(
-    context: RunContext, junit: Path, counts: JUnitCounts | EvidenceError, unknown: str
+    context: RunContext,
+    junit: Path,
+    counts: JUnitCounts | EvidenceError,
+    review: QuarantineReview,
+    unknown: str,
 ) -> list[Metric]:
     if isinstance(counts, EvidenceError):
         counts = JUnitCounts(0, 0, 0, 0, 0)
+    # An excused failure still ran, so it counts as executed but not as failed. `flaky` counts
+    # the tests that passed only on a rerun, which the retry cap gates hold against a maximum.
+    excused = len(review.excused)
     values: dict[str, int | Fraction] = {
         "unit.tests.total": counts.total,
         "unit.tests.executed": counts.executed,
         "unit.tests.passed": counts.passed,
-        "unit.tests.failed": counts.failed + counts.errors,
+        "unit.tests.failed": counts.failed + counts.errors - excused,
+        "unit.tests.quarantined_failed": excused,
         "unit.tests.skipped": counts.skipped,
         "unit.tests.flaky": counts.flaky,
     }
