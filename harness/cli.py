@@ -33,7 +33,7 @@ from harness.reporting.report import (
     default_output,
     serve_report,
 )
-from harness.runners.base import SuiteOptions
+from harness.runners.base import LoadOptions, ProductionOptions, SuiteOptions, UnitOptions
 from harness.runners.registry import RUNNERS, in_run_order
 from harness.runs import RunFolder
 from harness.selection import failed_node_ids
@@ -251,6 +251,19 @@ def add_run_command(commands: argparse._SubParsersAction[ArgumentParser]) -> Non
 
 
 def add_target_options(run: ArgumentParser) -> None:
+    """Add the options of every command that runs suites: selection, target and suite flags."""
+    add_selection_options(run)
+    add_service_options(run)
+    add_unit_options(run)
+    run.add_argument(
+        "--devices",
+        default="",
+        help="comma-separated device profiles or sets from devices/ (default: set local)",
+    )
+    add_load_options(run)
+
+
+def add_selection_options(run: ArgumentParser) -> None:
     run.add_argument("--channel", default="api", help="comma-separated channels (default: api)")
     run.add_argument(
         "--select", default="", help="run only scenarios matching this pytest -k expression"
@@ -270,18 +283,6 @@ def add_target_options(run: ArgumentParser) -> None:
         action="store_true",
         help="on a sensitive environment, also run scenarios that create data",
     )
-    run.add_argument("--base-url", help="override the environment's base URL")
-    run.add_argument(
-        "--candidate",
-        action="store_true",
-        help="test the blue-green candidate named by target.candidate_url_env",
-    )
-    run.add_argument("--port", type=int, help="port for the embedded service (0 picks a free one)")
-    run.add_argument("--faults", type=Path, help="fault-injection file for the embedded service")
-    run.add_argument(
-        "--build",
-        help="build id the embedded service reports, or the one a remote target must report",
-    )
     run.add_argument(
         "--suite-timeout",
         dest="timeout",
@@ -289,23 +290,39 @@ def add_target_options(run: ArgumentParser) -> None:
         default=1800.0,
         help="suite time limit in seconds (default: 1800)",
     )
-    run.add_argument(
+
+
+def add_service_options(run: ArgumentParser) -> None:
+    target = run.add_argument_group("target")
+    target.add_argument("--base-url", help="override the environment's base URL")
+    target.add_argument(
+        "--candidate",
+        action="store_true",
+        help="test the blue-green candidate named by target.candidate_url_env",
+    )
+    target.add_argument(
+        "--port", type=int, help="port for the embedded service (0 picks a free one)"
+    )
+    target.add_argument("--faults", type=Path, help="fault-injection file for the embedded service")
+    target.add_argument(
+        "--build",
+        help="build id the embedded service reports, or the one a remote target must report",
+    )
+
+
+def add_unit_options(run: ArgumentParser) -> None:
+    unit = run.add_argument_group("unit suite")
+    unit.add_argument(
         "--workers",
         type=worker_count,
-        help="unit suite: pytest-xdist workers, 'auto' or a count; 0 runs in one process "
+        help="pytest-xdist workers, 'auto' or a count; 0 runs in one process "
         "(default: the environment's [unit] workers, else auto)",
     )
-    run.add_argument(
+    unit.add_argument(
         "--reruns",
         type=rerun_count,
-        help="unit suite: reruns of a failed test; a test that passes on one is flaky (default: 0)",
+        help="reruns of a failed test; a test that passes on one is flaky (default: 0)",
     )
-    run.add_argument(
-        "--devices",
-        default="",
-        help="comma-separated device profiles or sets from devices/ (default: set local)",
-    )
-    add_load_options(run)
 
 
 def worker_count(value: str) -> str | int:
@@ -383,22 +400,25 @@ def run_request(args: argparse.Namespace, reports: Path, suites: tuple[str, ...]
         args.select,
         args.timeout,
         args.allow_writes,
-        workers=args.workers,
-        reruns=args.reruns,
         tags=args.tags,
         node_ids=node_ids,
-        expect_build=getattr(args, "expect_build", ""),
-        interval_s=getattr(args, "interval", 2.0),
-        duration_s=getattr(args, "duration", 300.0),
         devices=devices,
         environment=args.env or "local",
-        profile=args.profile,
-        locust_workers=args.locust_workers,
-        remote_workers=args.remote_workers,
-        master_host=args.master_host,
-        master_port=args.master_port,
-        allow_sensitive_load=args.allow_sensitive_load,
         shard=getattr(args, "shard", None),
+        unit=UnitOptions(args.workers, args.reruns),
+        load=LoadOptions(
+            args.profile,
+            args.locust_workers,
+            args.remote_workers,
+            args.master_host,
+            args.master_port,
+            args.allow_sensitive_load,
+        ),
+        production=ProductionOptions(
+            getattr(args, "expect_build", ""),
+            getattr(args, "interval", 2.0),
+            getattr(args, "duration", 300.0),
+        ),
     )
     return RunRequest(
         root=args.root,

@@ -21,7 +21,7 @@ from harness.evidence.locust import (
     summarize,
 )
 from harness.metrics import Metric, MetricStore, file_sha256, metric_key
-from harness.runners.base import SuiteOptions, SuiteOutcome
+from harness.runners.base import LoadOptions, SuiteOptions, SuiteOutcome
 from harness.runners.load import (
     LoadRunner,
     abort_rules,
@@ -256,9 +256,16 @@ def test_profile_and_stage_resolution(project: Project) -> None:
     with pytest.raises(UsageError, match="stage performance gates load profile smoke, not peak"):
         resolve_profile(project.root, "performance", "peak")
     runner = LoadRunner()
-    assert runner.default_stage(project.root, SuiteOptions(profile="smoke")) == "performance"
-    assert runner.default_stage(project.root, SuiteOptions(profile="peak")) == "peak"
-    assert runner.default_stage(project.root, SuiteOptions(profile="normal")) is None
+    assert (
+        runner.default_stage(project.root, SuiteOptions(load=LoadOptions(profile="smoke")))
+        == "performance"
+    )
+    assert (
+        runner.default_stage(project.root, SuiteOptions(load=LoadOptions(profile="peak"))) == "peak"
+    )
+    assert (
+        runner.default_stage(project.root, SuiteOptions(load=LoadOptions(profile="normal"))) is None
+    )
     assert runner.default_stage(project.root, SuiteOptions()) is None
     rules = abort_rules(project.root, "peak", load_profile("peak", project.root))
     assert rules == [

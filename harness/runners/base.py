@@ -53,37 +53,58 @@ class SuiteOutcome(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class UnitOptions:
+    """Unit suite flags; None keeps the environment's [unit] setting."""
+
+    # pytest-xdist workers: "auto" or a count, and 0 runs the tests in one process.
+    workers: str | int | None = None
+    reruns: int | None = None
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Load suite flags."""
+
+    # The profile in suites/load/; "" picks the one the stage's gates name.
+    profile: str = ""
+    # Local Locust workers; 0 means one per core.
+    locust_workers: int = 0
+    # Workers expected to join from other machines.
+    remote_workers: int = 0
+    master_host: str = "127.0.0.1"
+    # 0 picks a free port.
+    master_port: int = 0
+    # Consent to put load on a sensitive environment.
+    allow_sensitive_load: bool = False
+
+
+@dataclass(frozen=True)
+class ProductionOptions:
+    """Flags of the rollout check (verify-deploy) and the availability probe."""
+
+    expect_build: str = ""
+    interval_s: float = 2.0
+    duration_s: float = 300.0
+
+
+@dataclass(frozen=True)
 class SuiteOptions:
-    """Suite selection from the command line."""
+    """Suite selection from the command line, with each suite's own flags in a group."""
 
     channels: tuple[str, ...] = ("api",)
     select: str = ""
     timeout_s: float = 1800.0
     allow_writes: bool = False
-    # pytest-xdist workers ("auto" or a count, 0 runs in one process) and reruns of a failed test;
-    # None keeps the environment's [unit] setting.
-    workers: str | int | None = None
-    reruns: int | None = None
     tags: str = ""
     node_ids: tuple[str, ...] = ()
-    expect_build: str = ""
-    interval_s: float = 2.0
-    duration_s: float = 300.0
     # Device profiles and sets for the device suite and the mobile channel; empty means default.
     devices: tuple[str, ...] = ()
     environment: str = "local"
-    # Load suite: the profile in suites/load/ ("" picks the one the stage's gates name), the
-    # local Locust workers (0 means one per core), workers expected from other machines, the
-    # master's bind address and port (0 picks a free one), and the consent to put load on a
-    # sensitive environment.
-    profile: str = ""
-    locust_workers: int = 0
-    remote_workers: int = 0
-    master_host: str = "127.0.0.1"
-    master_port: int = 0
-    allow_sensitive_load: bool = False
     # The part of the suite's tests this run executes (--shard); None runs them all.
     shard: Shard | None = None
+    unit: UnitOptions = field(default_factory=UnitOptions)
+    load: LoadOptions = field(default_factory=LoadOptions)
+    production: ProductionOptions = field(default_factory=ProductionOptions)
 
     def shard_arguments(self) -> list[str]:
         """Return the pytest arguments that load the shard plugin, or none for a whole run."""

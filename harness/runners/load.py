@@ -64,17 +64,17 @@ class LoadRunner:
     def preflight(
         self, root: Path, options: SuiteOptions, environment: Environment, environment_path: Path
     ) -> None:
-        if options.profile:
-            load_profile(options.profile, root)
-        if not 0 <= options.locust_workers <= MAX_WORKERS:
-            count = options.locust_workers
+        if options.load.profile:
+            load_profile(options.load.profile, root)
+        if not 0 <= options.load.locust_workers <= MAX_WORKERS:
+            count = options.load.locust_workers
             reason = f"--locust-workers {count} is out of range; use 1 to {MAX_WORKERS}"
             raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
-        if not 0 <= options.master_port <= 65535:
-            reason = f"--master-port {options.master_port} is out of range; use 0 to 65535"
+        if not 0 <= options.load.master_port <= 65535:
+            reason = f"--master-port {options.load.master_port} is out of range; use 0 to 65535"
             raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
-        if options.remote_workers < 0:
-            reason = f"--remote-workers {options.remote_workers} is negative; use 0 or more"
+        if options.load.remote_workers < 0:
+            reason = f"--remote-workers {options.load.remote_workers} is negative; use 0 or more"
             raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
         if not (root / LOCUSTFILE).is_file():
             reason = f"{root / LOCUSTFILE} not found; the load suite needs its locustfile"
@@ -84,7 +84,7 @@ class LoadRunner:
         self, root: Path, environment: Environment, stage: str, options: SuiteOptions
     ) -> None:
         """Reject load on a sensitive environment without consent, and profiles beyond limits."""
-        if environment.sensitive and not options.allow_sensitive_load:
+        if environment.sensitive and not options.load.allow_sensitive_load:
             raise UsageError(
                 Problem.SENSITIVE_LOAD, {"name": environment.name, "max_rps": SENSITIVE_MAX_RPS}
             )
@@ -101,15 +101,18 @@ class LoadRunner:
             )
         plan = self.plan(root, environment, stage, options)
         limits = LimitPlan(
-            plan.profile, plan.local_workers, options.remote_workers, environment.target.embedded
+            plan.profile,
+            plan.local_workers,
+            options.load.remote_workers,
+            environment.target.embedded,
         )
         check_limits(limits, raise_open_file_limit())
 
     def default_stage(self, root: Path, options: SuiteOptions) -> str | None:
         """Return the one stage whose gates are all on this profile's load metrics, if any."""
-        if not options.profile:
+        if not options.load.profile:
             return None
-        prefix = f"load.{options.profile}."
+        prefix = f"load.{options.load.profile}."
         stages = load_gates(root / "gates.toml").stages
         matching = [
             name
@@ -121,8 +124,8 @@ class LoadRunner:
     def plan(
         self, root: Path, environment: Environment, stage: str, options: SuiteOptions
     ) -> LoadPlan:
-        profile = load_profile(resolve_profile(root, stage, options.profile), root)
-        workers = options.locust_workers or os.cpu_count() or 1
+        profile = load_profile(resolve_profile(root, stage, options.load.profile), root)
+        workers = options.load.locust_workers or os.cpu_count() or 1
         max_rps = SENSITIVE_MAX_RPS if environment.sensitive else 0
         return LoadPlan(profile, workers, max_rps)
 
@@ -153,7 +156,7 @@ class LoadRunner:
     def cluster_spec(
         self, context: RunContext, plan: LoadPlan, stage: str, load_dir: Path
     ) -> ClusterSpec:
-        options = context.options
+        options = context.options.load
         locustfile = str(context.root / LOCUSTFILE)
         port = options.master_port or pick_free_port(options.master_host)
         expected = plan.local_workers + options.remote_workers
@@ -166,7 +169,9 @@ class LoadRunner:
         master += ["--html", str(load_dir / "locust-report.html")]
         master += model_arguments(plan, context.deployment.realtime_url, load_dir)
         master += ["--chat-abort", json.dumps(abort_rules(context.root, stage, plan.profile))]
-        connect = "127.0.0.1" if options.master_host in ("0.0.0.0", "::") else options.master_host  # noqa: S104
+        # Workers on this machine reach a master bound to every interface through loopback.
+        wildcard = options.master_host in ("0.0.0.0", "::")  # noqa: S104
+        connect = "127.0.0.1" if wildcard else options.master_host
         worker = [sys.executable, "-m", "locust", "-f", locustfile, "--worker"]
         worker += ["--master-host", connect, "--master-port", str(port)]
         timeout_s = min(context.options.timeout_s, plan.profile.max_run_s + STARTUP_S)

@@ -65,19 +65,19 @@ class DeployRunner:
     def preflight(
         self, root: Path, options: SuiteOptions, environment: Environment, environment_path: Path
     ) -> None:
-        if not options.expect_build:
+        if not options.production.expect_build:
             reason = "verify-deploy needs --expect-build BUILD_ID"
             raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
 
     def run(self, context: RunContext) -> SuiteResult:
         urls = instances(context)
-        expected = context.options.expect_build
+        expected = context.options.production.expect_build
         timeout_s = context.environment.target.request_timeout_s
         started = time.monotonic()
-        deadline = started + context.options.duration_s
+        deadline = started + context.options.production.duration_s
         builds = {url: build_of(url, timeout_s) for url in urls}
         while any(build != expected for build in builds.values()) and time.monotonic() < deadline:
-            time.sleep(context.options.interval_s)
+            time.sleep(context.options.production.interval_s)
             builds = {url: build_of(url, timeout_s) for url in urls}
         return self.result(context, builds, expected, time.monotonic() - started)
 
@@ -117,8 +117,12 @@ class ProbeRunner:
     def preflight(
         self, root: Path, options: SuiteOptions, environment: Environment, environment_path: Path
     ) -> None:
-        checks = options.duration_s / options.interval_s
-        if options.interval_s <= 0 or options.duration_s <= 0 or checks > MAX_PROBE_CHECKS:
+        checks = options.production.duration_s / options.production.interval_s
+        if (
+            options.production.interval_s <= 0
+            or options.production.duration_s <= 0
+            or checks > MAX_PROBE_CHECKS
+        ):
             reason = (
                 f"--interval and --duration must be positive and allow at most "
                 f"{MAX_PROBE_CHECKS} rounds of checks"
@@ -128,12 +132,14 @@ class ProbeRunner:
     def run(self, context: RunContext) -> SuiteResult:
         evidence = context.run.subdir("probe") / "checks.jsonl"
         urls = instances(context)
-        deadline = time.monotonic() + context.options.duration_s
+        deadline = time.monotonic() + context.options.production.duration_s
         rounds = 0
         with evidence.open("w", encoding="utf-8") as stream:
-            while rounds == 0 or time.monotonic() + context.options.interval_s <= deadline:
+            while (
+                rounds == 0 or time.monotonic() + context.options.production.interval_s <= deadline
+            ):
                 if rounds:
-                    time.sleep(context.options.interval_s)
+                    time.sleep(context.options.production.interval_s)
                 for url in urls:
                     for path in PROBE_PATHS:
                         stream.write(json.dumps(check(url, path, context)) + "\n")

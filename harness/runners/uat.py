@@ -50,7 +50,7 @@ class UatRunner:
         # Imported here because gherkin comes with the uat extra, which a unit-only install lacks.
         from harness.scenarios import check_feature_files
 
-        if options.workers is not None or options.reruns is not None:
+        if options.unit.workers is not None or options.unit.reruns is not None:
             reason = "--workers and --reruns apply to the unit suite only"
             raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
         check_channels(options.channels)

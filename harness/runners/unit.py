@@ -143,7 +143,7 @@ class UnitRunner:
         self, context: RunContext, paths: UnitPaths, settings: UnitSettings
     ) -> SuiteResult:
         assert settings.command is not None and settings.checkout is not None
-        workers = str(context.options.workers or settings.workers)
+        workers = str(context.options.unit.workers or settings.workers)
         command = expand_command(settings.command, paths, workers)
         checkout = context.root / settings.checkout
         paths.coverage.write_rcfile(None)
@@ -209,7 +209,10 @@ def embedded_command(context: RunContext, paths: UnitPaths) -> list[str]:
     command += ["-p", "no:allure_pytest_bdd", "-p", "no:cacheprovider", *NO_LOCUST_PLUGIN]
     command += [f"--alluredir={paths.allure}", f"--junitxml={paths.junit}"]
     command += ["-o", "junit_family=xunit2", "-o", "junit_suite_name=unit"]
-    command += ["-n", str(options.workers if options.workers is not None else settings.workers)]
+    command += [
+        "-n",
+        str(options.unit.workers if options.unit.workers is not None else settings.workers),
+    ]
     command += options.shard_arguments()
     reruns = reruns_for(options, settings)
     if reruns:
@@ -220,7 +223,7 @@ def embedded_command(context: RunContext, paths: UnitPaths) -> list[str]:
 
 
 def reruns_for(options: SuiteOptions, settings: UnitSettings) -> int:
-    return options.reruns if options.reruns is not None else settings.reruns
+    return options.unit.reruns if options.unit.reruns is not None else settings.reruns
 
 
 def expand_command(command: list[str], paths: UnitPaths, workers: str) -> list[str]:
