@@ -25,6 +25,17 @@ def install_node_tools(session: nox.Session) -> None:
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
 
 
+def run_harness(session: nox.Session, extras: str, *command: str, node: bool = False) -> None:
+    """Install the harness with `extras` (and the Node tools if `node`), then run the command.
+
+    The session's own arguments follow the command: nox -s uat -- --env staging.
+    """
+    session.install("-e", f".[{extras}]")
+    if node:
+        install_node_tools(session)
+    session.run("harness", *command, *session.posargs)
+
+
 def uses_mobile_channel(posargs: list[str]) -> bool:
     channels = [posargs[i + 1] for i, arg in enumerate(posargs[:-1]) if arg == "--channel"]
     channels += [arg.split("=", 1)[1] for arg in posargs if arg.startswith("--channel=")]
@@ -35,27 +46,22 @@ def uses_mobile_channel(posargs: list[str]) -> bool:
 def uat(session: nox.Session) -> None:
     """Run the acceptance scenarios against an environment (default: local) and gate them."""
     if uses_mobile_channel(session.posargs):
-        session.install("-e", ".[uat,device]")
-        install_node_tools(session)
+        run_harness(session, "uat,device", "run", "uat", node=True)
     else:
-        session.install("-e", ".[uat]")
-    session.run("harness", "run", "uat", *session.posargs)
+        run_harness(session, "uat", "run", "uat")
 
 
 @nox.session(python=PYTHON)
 def unit(session: nox.Session) -> None:
     """Run the unit tests in parallel under coverage (default env: local) and gate them."""
-    session.install("-e", ".[unit]")
-    session.run("harness", "run", "unit", *session.posargs)
+    run_harness(session, "unit", "run", "unit")
 
 
 @nox.session(python=PYTHON)
 def device(session: nox.Session) -> None:
     """Run the device suite through the project's Appium on the local profiles; needs Node.js."""
-    session.install("-e", ".[device]")
-    install_node_tools(session)
     # The dev stage has no device gates, so the device stage is the default here.
-    session.run("harness", "run", "device", "--stage", "device", *session.posargs)
+    run_harness(session, "device", "run", "device", "--stage", "device", node=True)
 
 
 @nox.session(python=PYTHON)
@@ -65,52 +71,44 @@ def load(session: nox.Session) -> None:
     The peak profile (10,000 users) needs about 6 minutes, both cores and about 2 GiB of memory.
     """
     # Every runner is imported when the harness starts, so every suite's extra is installed.
-    session.install("-e", ".[all]")
-    session.run("harness", "run", "load", *session.posargs)
+    run_harness(session, "all", "run", "load")
 
 
 @nox.session(python=PYTHON)
 def gate(session: nox.Session) -> None:
     """Run every suite the stage's gates need into one run and print the verdict (CI's gate job)."""
-    session.install("-e", ".[all]")
-    install_node_tools(session)
-    session.run("harness", "gate", *session.posargs)
+    run_harness(session, "all", "gate", node=True)
 
 
 @nox.session(python=PYTHON)
 def merge(session: nox.Session) -> None:
     """Merge the shard runs of a suite into one run and gate it: nox -s merge -- RUN RUN ..."""
     # The merge recomputes every sharded suite's metrics, so it needs the uat and unit extras.
-    session.install("-e", ".[uat,unit]")
-    session.run("harness", "merge", *session.posargs)
+    run_harness(session, "uat,unit", "merge")
 
 
 @nox.session(python=PYTHON)
 def promote(session: nox.Session) -> None:
     """Record a run's promotion: nox -s promote -- --run latest --to staging."""
-    session.install("-e", ".[all]")
-    session.run("harness", "promote", *session.posargs)
+    run_harness(session, "all", "promote")
 
 
 @nox.session(python=PYTHON)
 def e2e(session: nox.Session) -> None:
     """Run the browser tests of the web client per browser project; needs Chromium (see README)."""
-    session.install("-e", ".[e2e]")
-    session.run("harness", "run", "e2e", *session.posargs)
+    run_harness(session, "e2e", "run", "e2e")
 
 
 @nox.session(python=PYTHON)
 def contract(session: nox.Session) -> None:
     """Test an environment's API against its OpenAPI document with schemathesis, and gate it."""
-    session.install("-e", ".[contract]")
-    session.run("harness", "run", "contract", *session.posargs)
+    run_harness(session, "contract", "run", "contract")
 
 
 @nox.session(python=PYTHON)
 def security(session: nox.Session) -> None:
     """Run bandit on the code, and DAST and TLS checks on an environment, and gate them."""
-    session.install("-e", ".[security]")
-    session.run("harness", "run", "security", *session.posargs)
+    run_harness(session, "security", "run", "security")
 
 
 @nox.session(python=PYTHON)
@@ -138,6 +136,4 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def report(session: nox.Session) -> None:
     """Build a run's Allure report with its trend: -- --run latest [--single-file] [--serve]."""
-    session.install("-e", ".[all]")
-    install_node_tools(session)
-    session.run("harness", "report", *session.posargs)
+    run_harness(session, "all", "report", node=True)
