@@ -41,6 +41,12 @@ def test_counts_per_case(tmp_path: Path) -> None:
         ("", "empty"),
         ("<testsuites><testcase>", "not valid XML"),
         ("<html></html>", "not JUnit XML"),
+        # An entity that expands on parsing: refused, as a report from another CI job could hold
+        # a billion-laughs bomb.
+        (
+            '<!DOCTYPE t [<!ENTITY a "aaaa">]><testsuites><testcase name="&a;"/></testsuites>',
+            "was rejected",
+        ),
     ],
 )
 def test_bad_reports_raise(tmp_path: Path, content: str | None, reason: str) -> None:

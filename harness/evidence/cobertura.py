@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from harness.evidence.junit import EvidenceError
+from harness.evidence.xml_files import EvidenceError, read_xml_root
 
 __all__ = ["CoverageTotals", "parse_cobertura"]
 
@@ -41,15 +41,7 @@ def parse_cobertura(path: Path) -> CoverageTotals:
     coverage.py and most other producers write them. Otherwise the <line> elements are counted. A
     report that measured no statement is an error, never 0% or 100%.
     """
-    if not path.is_file():
-        raise EvidenceError(f"{path.name} is missing")
-    try:
-        # The report is written by the suite's own coverage tool, so it is trusted input.
-        root = ElementTree.parse(path).getroot()  # noqa: S314
-    except ElementTree.ParseError as error:
-        raise EvidenceError(f"{path.name} is not valid XML: {error}") from None
-    if root.tag != "coverage":
-        raise EvidenceError(f"{path.name} is not Cobertura XML (root element <{root.tag}>)")
+    root = read_xml_root(path, "Cobertura XML", {"coverage"})
     try:
         totals = totals_from_attributes(root) or totals_from_lines(root)
     except ValueError as error:

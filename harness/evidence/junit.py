@@ -7,11 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.evidence.xml_files import EvidenceError, read_xml_root
+
 __all__ = ["EvidenceError", "JUnitCounts", "case_id", "case_outcomes", "final_cases", "parse_junit"]
-
-
-class EvidenceError(Exception):
-    """An evidence file is missing, empty or cannot be parsed."""
 
 
 RERUNS_PROPERTY = "reruns"
@@ -49,17 +47,7 @@ def case_id(case: ElementTree.Element) -> str:
 
 
 def read_root(path: Path) -> ElementTree.Element:
-    if not path.is_file():
-        raise EvidenceError(f"{path.name} is missing")
-    if path.stat().st_size == 0:
-        raise EvidenceError(f"{path.name} is empty")
-    try:
-        root = ElementTree.parse(path).getroot()  # noqa: S314 - see the import above
-    except ElementTree.ParseError as error:
-        raise EvidenceError(f"{path.name} is not valid XML: {error}") from None
-    if root.tag not in {"testsuites", "testsuite"}:
-        raise EvidenceError(f"{path.name} is not JUnit XML (root element <{root.tag}>)")
-    return root
+    return read_xml_root(path, "JUnit XML", {"testsuites", "testsuite"})
 
 
 def parse_junit(path: Path) -> JUnitCounts:

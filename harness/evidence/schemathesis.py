@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.evidence.junit import EvidenceError
+from harness.evidence.xml_files import read_xml_root
 
 __all__ = ["ContractFailure", "ContractReport", "parse_schemathesis_junit"]
 
@@ -52,17 +52,7 @@ class ContractReport:
 
 def parse_schemathesis_junit(path: Path) -> ContractReport:
     """Read schemathesis's JUnit report; raise EvidenceError if it is missing or corrupt."""
-    if not path.is_file():
-        raise EvidenceError(f"{path.name} is missing")
-    if path.stat().st_size == 0:
-        raise EvidenceError(f"{path.name} is empty")
-    try:
-        # The report comes from the schemathesis process this harness started, not from a user.
-        root = ElementTree.parse(path).getroot()  # noqa: S314
-    except ElementTree.ParseError as error:
-        raise EvidenceError(f"{path.name} is not valid XML: {error}") from None
-    if root.tag not in {"testsuites", "testsuite"}:
-        raise EvidenceError(f"{path.name} is not JUnit XML (root element <{root.tag}>)")
+    root = read_xml_root(path, "JUnit XML", {"testsuites", "testsuite"})
     return summarize(list(root.iter("testcase")))
 
 
