@@ -6,6 +6,7 @@ import argparse
 import datetime
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -496,6 +497,9 @@ def promote_command(args: argparse.Namespace, reports: Path) -> ExitCode:
 
 
 def verify_command(args: argparse.Namespace, reports: Path) -> ExitCode:
+    if not args.record.is_file():
+        reason = f"promotion record {args.record} not found; give the path of a promotion-*.json"
+        raise UsageError(Problem.BAD_ARGUMENT, {"reason": reason})
     problems = verify_record(args.record)
     for problem in problems:
         print(f"{args.record}: {problem}")
@@ -607,6 +611,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # The reader of the output (such as `head`) went away before the command finished, so
+        # its verdict is unknown: exit 1, never 0. Pointing stdout at /dev/null stops Python
+        # from failing again when it flushes at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("harness: output closed early; the command did not finish", file=sys.stderr)
+        return int(ExitCode.FAILED)
 
 
 if __name__ == "__main__":

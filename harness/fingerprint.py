@@ -43,6 +43,18 @@ TOOLS = [
     "locust",
     "Appium-Python-Client",
 ]
+# The tools each suite runs. A baseline gate compares only these, with Python and the harness, so
+# a package that one nox session installs and another does not cannot make two runs incomparable.
+SUITE_TOOLS = {
+    "uat": {"pytest", "pytest-bdd", "allure-pytest-bdd", "playwright"},
+    "unit": {"pytest", "pytest-xdist", "coverage", "allure-pytest"},
+    "e2e": {"pytest", "playwright", "allure-pytest"},
+    "device": {"pytest", "allure-pytest", "Appium-Python-Client"},
+    "contract": {"schemathesis"},
+    "security": {"bandit"},
+    "load": {"locust"},
+}
+ALWAYS_COMPARED = {"python", "harness"}
 # JUnit XML paths, relative to the run folder, of the suites whose runner writes no
 # junit/<suite>.xml.
 JUNIT_PATHS = {"contract": "contract/schemathesis.xml"}
@@ -131,16 +143,18 @@ def fingerprint_differences(
 ) -> list[str]:
     """List every reason the suite's metrics of the two runs do not compare; empty if they do.
 
-    Tool versions and the environment are compared for every suite, the test set only for
-    `suite`, and the load profiles only when `suite` is load.
+    The environment, Python and the harness are compared for every suite; of the other tools
+    only those `suite` runs (SUITE_TOOLS). The test set is compared for `suite`, and the load
+    profiles only when `suite` is load.
     """
     differences = []
     if current.get("environment") != baseline.get("environment"):
         differences.append(
             f"environment differs: {baseline.get('environment')} -> {current.get('environment')}"
         )
+    compared = ALWAYS_COMPARED | SUITE_TOOLS.get(suite, set())
     tools = tool_differences(
-        as_dict(baseline.get("tool_versions")), as_dict(current.get("tool_versions"))
+        as_dict(baseline.get("tool_versions")), as_dict(current.get("tool_versions")), compared
     )
     if tools:
         differences.append(f"tool versions differ: {', '.join(tools)}")
@@ -155,9 +169,11 @@ def as_dict(value: object) -> dict[str, object]:
     return value if isinstance(value, dict) else {}
 
 
-def tool_differences(baseline: dict[str, object], current: dict[str, object]) -> list[str]:
+def tool_differences(
+    baseline: dict[str, object], current: dict[str, object], compared: set[str]
+) -> list[str]:
     changes = []
-    for name in sorted(set(baseline) | set(current)):
+    for name in sorted((set(baseline) | set(current)) & compared):
         before, after = baseline.get(name, "none"), current.get(name, "none")
         if before != after:
             changes.append(f"{name} {before} -> {after}")

@@ -33,7 +33,7 @@ __all__ = ["PromotionRefused", "promote", "tool_versions", "verify_record"]
 
 LEDGER_FIELDS = ["record_id", "created_at", "run_id", "build_id", "environment", "stage", "verdict"]
 # Diagnostics change whenever a run is looked at again; they are not evidence.
-UNHASHED_DIRS = {"logs"}
+UNHASHED_DIRS = {"logs", "allure-report", "allure-report-single-file"}
 
 
 class PromotionRefused(Exception):

@@ -132,10 +132,16 @@ def decide(results: list[GateResult], scope: str) -> VerdictReport:
     if blocking:
         names = ", ".join(r.gate.name for r in blocking)
         return VerdictReport(Verdict.FAIL, results, f"blocking gates not passed: {names}")
-    warnings = [r for r in results if r.outcome is not Outcome.PASS]
+    waived = [r for r in results if r.outcome is not Outcome.PASS and r.waiver is not None]
+    warnings = [r for r in results if r.outcome is not Outcome.PASS and r.waiver is None]
+    parts = []
     if warnings:
-        names = ", ".join(r.gate.name for r in warnings)
-        return VerdictReport(Verdict.WARN, results, f"non-blocking gates not passed: {names}")
+        parts.append(f"non-blocking gates not passed: {', '.join(r.gate.name for r in warnings)}")
+    if waived:
+        names = ", ".join(f"{r.gate.name} (by {r.waiver.approver})" for r in waived if r.waiver)
+        parts.append(f"waived gates: {names}")
+    if parts:
+        return VerdictReport(Verdict.WARN, results, "; ".join(parts))
     return VerdictReport(Verdict.PASS, results, f"all {len(results)} gates passed")
 
 

@@ -148,8 +148,17 @@ def test_identical_fingerprints_compare() -> None:
 
 def test_tool_version_difference_named() -> None:
     current = fingerprint(tool_versions={"python": "3.11.9", "locust": "2.48.0", "bandit": "1.8"})
-    [difference] = fingerprint_differences(current, fingerprint(), "uat", "b1")
-    assert difference == "tool versions differ: bandit none -> 1.8, locust 2.47.0 -> 2.48.0"
+    [difference] = fingerprint_differences(current, fingerprint(), "load", "b1")
+    assert difference == "tool versions differ: locust 2.47.0 -> 2.48.0"
+
+
+def test_other_suites_tools_ignored() -> None:
+    # A uat gate does not depend on Locust or bandit, which another nox session may lack.
+    current = fingerprint(tool_versions={"python": "3.11.9", "bandit": "1.8"})
+    assert fingerprint_differences(current, fingerprint(), "uat", "b1") == []
+    newer_python = fingerprint(tool_versions={"python": "3.12.1", "locust": "2.47.0"})
+    [difference] = fingerprint_differences(newer_python, fingerprint(), "uat", "b1")
+    assert difference == "tool versions differ: python 3.11.9 -> 3.12.1"
 
 
 def test_test_set_difference_counted() -> None:

@@ -14,7 +14,7 @@ import pytest
 from harness.metrics import Metric, MetricStore, file_sha256
 from harness.reporting.allure import executor_info
 from harness.runs import RunFolder, RunStatus, SuiteRecord
-from tests.conftest import Project, add_acceptance_stages
+from tests.conftest import PROJECT, Project, add_acceptance_stages
 
 ONE_GATE = """
 [stages.dev]
@@ -55,6 +55,17 @@ def test_promote_records_and_verifies(project: Project) -> None:
 
     verified = project.harness("verify", str(record_path(project, "acceptance")))
     assert verified.returncode == 0, verified.stdout
+
+    # A report built from the evidence afterwards is not evidence and leaves the record valid.
+    (project.root / "node_modules").symlink_to(PROJECT / "node_modules")
+    assert project.harness("report", "--run", "latest").returncode == 0
+    reported = project.harness("verify", str(record_path(project, "acceptance")))
+    assert reported.returncode == 0, reported.stdout
+
+    missing = project.harness("verify", str(project.root / "promotion-nowhere.json"))
+    assert missing.returncode == 2
+    assert "promotion record" in missing.stderr
+    assert "not found" in missing.stderr
 
     again = project.harness("promote", "--run", "latest", "--to", "acceptance")
     assert again.returncode == 2
@@ -106,6 +117,8 @@ def test_waiver_applies_until_expiry(project: Project) -> None:
     write_waiver(project, "b-7", today)
     waived = project.harness("promote", "--run", "latest", "--to", "acceptance")
     assert waived.returncode == 0, waived.stdout + waived.stderr
+    assert "waived gates: uat-scenarios-passed (by R. Manager)" in waived.stdout
+    assert "non-blocking" not in waived.stdout
     record = json.loads(record_path(project, "acceptance").read_text())
     assert record["verdict"] == "WARN"
     assert record["waivers"][0]["approver"] == "R. Manager"
