@@ -131,6 +131,18 @@ def resolve_remote_url(environment: Environment, options: TargetOptions, path: P
     return value.rstrip("/")
 
 
+def url_source(environment: Environment, options: TargetOptions, path: Path) -> str:
+    """Name where the target's URL came from, so an unreachable target's message points there."""
+    target = environment.target
+    if options.base_url:
+        return "--base-url"
+    if options.candidate:
+        return f"the variable {target.candidate_url_env} (target.candidate_url_env in {path})"
+    if target.base_url is not None:
+        return f"target.base_url in {path}"
+    return f"the variable {target.base_url_env} (target.base_url_env in {path})"
+
+
 def candidate_url(environment: Environment, path: Path) -> str:
     variable = environment.target.candidate_url_env
     if variable is None:
@@ -308,7 +320,7 @@ def open_target(
     if not target.embedded:
         base_url = resolve_remote_url(environment, options, path)
         accounts = account_secrets(environment, path)
-        advice = f"check target.base_url in {path} and that the deployment is up"
+        advice = f"check {url_source(environment, options, path)} and that the deployment is up"
         ca_file = resolve_file(target.ca_file, path)
         build_id, version = read_version(base_url, target.request_timeout_s, advice, ca_file)
         if options.build_id and options.build_id != build_id:

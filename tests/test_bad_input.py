@@ -70,7 +70,7 @@ def test_unreachable_target(project: Project) -> None:
         "STAGING_BOB_PASSWORD": "y",
     }
     result = project.harness("run", "uat", "--env", "staging", env=env)
-    assert_one_line_error(result, "is unreachable", "check target.base_url")
+    assert_one_line_error(result, "is unreachable", "check the variable STAGING_BASE_URL")
     assert project.manifest()["status"] == "error"
 
 
