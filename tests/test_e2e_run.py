@@ -41,6 +41,7 @@ def test_production_gates_need_missing_browsers(project: Project) -> None:
     assert outcomes["e2e-firefox-passed"] == "NO_EVIDENCE"
     assert outcomes["e2e-webkit-passed"] == "NO_EVIDENCE"
     assert "python -m playwright install firefox" in result.stdout
+    assert "not run (browser not installed): firefox, webkit" in result.stdout
 
     run = project.latest()
     summary = json.loads((run / "e2e" / "results.json").read_text())

@@ -203,6 +203,10 @@ class E2eRunner:
         trusted = outcome in (SuiteOutcome.PASSED, SuiteOutcome.FAILED)
         unknown = "" if trusted else reason
         metrics = e2e_metrics(context, summary, plans, attempts, unknown, len(review.excused))
+        not_run = [plan.name for plan in plans if not plan.runnable]
+        if not_run:
+            # Named in the suite line, so a browser that was not installed is not missed.
+            reason += f"; not run (browser not installed): {', '.join(not_run)}"
         return SuiteResult(outcome, reason, exit_code, metrics)
 
 
