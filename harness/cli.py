@@ -99,7 +99,8 @@ def add_report_command(commands: argparse._SubParsersAction[ArgumentParser]) -> 
         "--history-limit",
         type=history_limit,
         default=DEFAULT_HISTORY_LIMIT,
-        help=f"builds kept in reports/allure-history.jsonl (default: {DEFAULT_HISTORY_LIMIT})",
+        help="builds kept in the trend history of the run's environment and stage "
+        f"(default: {DEFAULT_HISTORY_LIMIT})",
     )
     report.add_argument(
         "--serve", action="store_true", help="serve the report on 127.0.0.1 until Ctrl-C"

@@ -13,6 +13,8 @@ import httpx
 import psutil
 import pytest
 
+from harness.reporting.report import ReportRequest
+from harness.runs import RunFolder
 from tests.conftest import PROJECT, Project, free_port
 
 pytestmark = pytest.mark.slow
@@ -27,7 +29,7 @@ def link_node_tools(project: Project) -> None:
 
 
 def history_entries(project: Project) -> list[dict[str, object]]:
-    path = project.reports / "allure-history.jsonl"
+    path = project.reports / "allure-history" / "local-dev.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
@@ -102,7 +104,7 @@ def test_corrupt_history_starts_fresh(project: Project) -> None:
     link_node_tools(project)
     assert project.harness("run", "uat").returncode == 0
     text = '{"uuid": "a", "name": "x"}\n\n{trunc\n'
-    history = project.write("reports/allure-history.jsonl", text)
+    history = project.write("reports/allure-history/local-dev.jsonl", text)
 
     built = project.harness("report")
 
@@ -111,7 +113,7 @@ def test_corrupt_history_starts_fresh(project: Project) -> None:
     assert len(warnings) == 1
     assert "line 3 is not a JSON object" in warnings[0]
     assert "started a fresh history" in warnings[0]
-    assert history.with_name("allure-history.jsonl.corrupt").read_text().endswith("{trunc\n")
+    assert history.with_name("local-dev.jsonl.corrupt").read_text().endswith("{trunc\n")
     assert len(history_entries(project)) == 1
 
     history.write_bytes(b'{"uuid": "a", "name": "\xff"}\n')
@@ -165,7 +167,7 @@ def test_report_fails_when_allure_fails(project: Project) -> None:
     link_node_tools(project)
     assert project.harness("run", "uat").returncode == 0
     # Allure cannot open a folder as its history file, so the real CLI exits with an error.
-    (project.reports / "allure-history.jsonl").mkdir()
+    (project.reports / "allure-history" / "local-dev.jsonl").mkdir(parents=True)
 
     built = project.harness("report")
 
@@ -230,3 +232,10 @@ def test_serve_rejects_busy_port(project: Project) -> None:
     assert url == f"http://127.0.0.1:{port}/"
     assert second.returncode == 2
     assert f"port {port} on 127.0.0.1 is already in use" in second.stderr
+
+
+def test_history_kept_per_environment_and_stage(tmp_path: Path) -> None:
+    run = RunFolder.create(tmp_path / "reports", "staging", "release candidate")
+    request = ReportRequest(tmp_path, tmp_path / "reports", run, tmp_path / "out")
+    expected = tmp_path / "reports" / "allure-history" / "staging-release_candidate.jsonl"
+    assert request.history == expected

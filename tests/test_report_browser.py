@@ -78,7 +78,7 @@ def test_report_shows_gates_and_trend(
         assert project.harness("run", "uat").returncode == 0
         built = project.harness("report")
         assert built.returncode == 0, built.stderr
-    history = (project.reports / "allure-history.jsonl").read_text().splitlines()
+    history = (project.reports / "allure-history" / "local-dev.jsonl").read_text().splitlines()
     assert len(history) == 3
 
     page, local_only = browser_page
@@ -101,7 +101,8 @@ def test_report_shows_gates_and_trend(
     points = status_dynamics(charts)
     assert len(points) == 3
     assert [point["name"] for point in points][-1] == "current"
-    assert len((project.reports / "allure-history.jsonl").read_text().splitlines()) == 3
+    history = project.reports / "allure-history" / "local-dev.jsonl"
+    assert len(history.read_text().splitlines()) == 3
     record_property("blocked_requests", len(local_only.blocked))
 
 

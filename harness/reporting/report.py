@@ -1,7 +1,8 @@
 """Build a run's HTML report with the Allure 3 CLI, keep its trend history, and serve it locally.
 
-The history is one JSON Lines file beside the run folders (`reports/allure-history.jsonl`): Allure
-reads it before each build to draw the trend charts and appends the new build's data point to it.
+The history is one JSON Lines file per environment and stage beside the run folders
+(`reports/allure-history/<environment>-<stage>.jsonl`), so a trend only compares runs of one kind.
+Allure reads it before each build to draw the trend charts and appends the build's data point.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import functools
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -24,7 +26,7 @@ from harness.runs import RunFolder, RunManifest
 
 __all__ = [
     "DEFAULT_HISTORY_LIMIT",
-    "HISTORY_NAME",
+    "HISTORY_DIR",
     "ReportFailed",
     "ReportRequest",
     "build_report",
@@ -36,7 +38,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-HISTORY_NAME = "allure-history.jsonl"
+HISTORY_DIR = "allure-history"
 # Each history entry stores every test's result, about 0.7 KB a test (measured on a uat run's 9
 # results), so 20 builds of 300 tests take about 4 MB. --history-limit changes the count.
 DEFAULT_HISTORY_LIMIT = 20
@@ -65,7 +67,10 @@ class ReportRequest:
 
     @property
     def history(self) -> Path:
-        return self.reports / HISTORY_NAME
+        """Return the trend history of the run's environment and stage."""
+        manifest = self.run.manifest
+        key = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{manifest.environment}-{manifest.stage}")
+        return self.reports / HISTORY_DIR / f"{key}.jsonl"
 
 
 def default_output(run: RunFolder, single_file: bool) -> Path:
@@ -99,6 +104,7 @@ def build_report(request: ReportRequest) -> Path:
     name = report_name(request.run.manifest)
 
     clear_output(request.output)
+    request.history.parent.mkdir(parents=True, exist_ok=True)
     prepare_history(request.history, name)
 
     log_path = request.run.path / "logs" / "allure-report.log"
