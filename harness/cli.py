@@ -32,6 +32,7 @@ from harness.reporting.report import (
     ReportRequest,
     build_report,
     default_output,
+    open_report_server,
     serve_report,
 )
 from harness.runners.base import LoadOptions, ProductionOptions, SuiteOptions, UnitOptions
@@ -568,14 +569,17 @@ def report_command(args: argparse.Namespace, reports: Path) -> ExitCode:
     if not output.is_absolute():
         output = args.root / output
     request = ReportRequest(args.root, reports, run, output, args.single_file, args.history_limit)
+    server = open_report_server(output, args.port) if args.serve else None
     try:
         index = build_report(request)
     except ReportFailed as failure:
+        if server is not None:
+            server.server_close()
         print(f"harness: error: {failure}", file=sys.stderr)
         return ExitCode.FAILED
     print(f"report: {index}")
-    if args.serve:
-        serve_report(output, args.port)
+    if server is not None:
+        serve_report(server, output)
     return ExitCode.PASSED
 
 

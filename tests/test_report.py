@@ -224,6 +224,8 @@ def test_serve_rejects_busy_port(project: Project) -> None:
     assert project.harness("run", "uat").returncode == 0
     port = free_port()
     server, url = start_server(project, "--port", str(port))
+    history = project.reports / "allure-history" / "local-dev.jsonl"
+    before = history.read_text()
     try:
         second = project.harness("report", "--serve", "--port", str(port))
     finally:
@@ -232,6 +234,8 @@ def test_serve_rejects_busy_port(project: Project) -> None:
     assert url == f"http://127.0.0.1:{port}/"
     assert second.returncode == 2
     assert f"port {port} on 127.0.0.1 is already in use" in second.stderr
+    # The port is checked before the build, so the rejected call left the trend alone.
+    assert history.read_text() == before
 
 
 def test_history_kept_per_environment_and_stage(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "ReportRequest",
     "build_report",
     "default_output",
+    "open_report_server",
     "prepare_history",
     "report_name",
     "serve_report",
@@ -225,17 +226,24 @@ def print_flushed(line: str) -> None:
     print(line, flush=True)
 
 
-def serve_report(folder: Path, port: int, announce: Callable[[str], None] = print_flushed) -> None:
-    """Serve `folder` over HTTP on 127.0.0.1 until Ctrl-C or SIGTERM, and announce its URL.
+def open_report_server(folder: Path, port: int) -> ThreadingHTTPServer:
+    """Listen on 127.0.0.1 for requests of files in `folder`; serve_report answers them.
 
     The harness serves the report itself because Allure 3.18's `allure open` calls Node's
-    `server.listen(port)` without a host, which listens on every interface.
+    `server.listen(port)` without a host, which listens on every interface. Listening before the
+    build means a taken port is reported before the build rewrites the trend history.
     """
     handler = functools.partial(ReportRequestHandler, directory=str(folder))
     try:
-        server = ThreadingHTTPServer((LOOPBACK, port), handler)
+        return ThreadingHTTPServer((LOOPBACK, port), handler)
     except OSError as error:
         raise listen_error(port, error) from None
+
+
+def serve_report(
+    server: ThreadingHTTPServer, folder: Path, announce: Callable[[str], None] = print_flushed
+) -> None:
+    """Serve the report until Ctrl-C or SIGTERM, and announce its URL."""
     with server:
         host, bound_port = server.server_address[:2]
         announce(f"serving the report at http://{host!s}:{bound_port}/ (press Ctrl-C to stop)")
