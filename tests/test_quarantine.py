@@ -564,3 +564,50 @@ def test_quarantined_browser_failures_pass_gate(project: Project) -> None:
     e2e = parse_merged(run).find("testsuite[@name='e2e']")
     assert e2e is not None
     assert (e2e.get("tests"), e2e.get("failures"), e2e.get("skipped")) == ("6", "0", "3")
+
+
+SECURITY_FINDINGS = {
+    "sast_error": "",
+    "sast_new_findings": [
+        {"severity": "LOW", "test_id": "B404", "path": "a.py", "line": 1},
+        {"severity": "HIGH", "test_id": "B602", "path": "b.py", "line": 9},
+    ],
+    "stale_baseline_entries": [],
+    "dast_error": "",
+    "probes": [
+        {"check": "auth", "subject": "GET /api/me", "passed": True, "detail": "HTTP 401"},
+        {"check": "headers", "subject": "GET /", "passed": False, "detail": "no CSP header"},
+    ],
+    "tls_days_to_expiry": None,
+}
+
+
+def test_merged_junit_shows_security_findings(tmp_path: Path) -> None:
+    run_path = tmp_path / "run"
+    (run_path / "security").mkdir(parents=True)
+    (run_path / "security" / "findings.json").write_text(json.dumps(SECURITY_FINDINGS))
+    write_merged_junit(run_path, "dev", [])
+
+    security = parse_merged(run_path).find("testsuite[@name='security']")
+    assert security is not None
+    assert (security.get("tests"), security.get("failures")) == ("4", "2")
+    cases = cases_by_name(security)
+    assert cases["GET /api/me"].find("failure") is None
+    probe_failure = cases["GET /"].find("failure")
+    assert probe_failure is not None
+    assert probe_failure.get("message") == "no CSP header"
+    sast_failure = cases["findings outside the baseline"].find("failure")
+    assert sast_failure is not None
+    assert "HIGH B602 b.py:9" in (sast_failure.text or "")
+    assert cases["baseline entries current"].find("failure") is None
+
+
+def test_merged_junit_unreadable_findings_is_error(tmp_path: Path) -> None:
+    run_path = tmp_path / "run"
+    (run_path / "security").mkdir(parents=True)
+    (run_path / "security" / "findings.json").write_text("{not json")
+    write_merged_junit(run_path, "dev", [])
+
+    security = parse_merged(run_path).find("testsuite[@name='security']")
+    assert security is not None
+    assert security.get("errors") == "1"

@@ -6,6 +6,10 @@ attempt). A test whose failure a quarantine entry excused appears as skipped, wi
 owner, expiry and reason in the skip message and as properties. A failure whose quarantine
 expired stays a failure and gets a `quarantine` property saying so.
 
+The security suite writes no JUnit XML. When it ran, its findings.json becomes a testsuite:
+one testcase per DAST probe, one for bandit's findings outside the baseline and one for stale
+baseline entries, each failed when the security suite's evidence shows a problem.
+
 A last <testsuite name="gates"> contains one testcase per gate of the evaluated stage. A blocking
 gate that did not pass has a failure element whose message gives the outcome, the actual value,
 the threshold and the reason. A warning gate that did not pass stays a passing testcase and
@@ -15,6 +19,7 @@ carries the same text in <system-out>, because it does not stop promotion.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import re
 import xml.etree.ElementTree as ElementTree
@@ -33,6 +38,8 @@ MERGED_JUNIT = "junit.xml"
 RETRY_REPORT = re.compile(r"^(?P<suite>.+)-retry-(?P<number>\d+)$")
 # Suites whose runner writes JUnit XML outside the junit/ folder.
 OTHER_REPORTS = {"contract": "contract/schemathesis.xml"}
+# The security suite's evidence, relative to the run folder.
+SECURITY_FINDINGS = "security/findings.json"
 # The verdict element of a testcase and the <testsuite> attribute that counts it.
 VERDICT_TOTALS = {"failure": "failures", "error": "errors", "skipped": "skipped"}
 
@@ -44,6 +51,9 @@ def write_merged_junit(run_path: Path, stage: str, results: list[GateResult]) ->
     for suite, paths in suite_reports(run_path).items():
         review = reviews.get(suite, QuarantineReview(suite))
         root.append(suite_element(suite, paths, review, run_path))
+    findings = run_path / SECURITY_FINDINGS
+    if findings.is_file():
+        root.append(security_element(findings))
     root.append(gates_element(stage, results))
     add_totals(root, list(root))
 
@@ -123,6 +133,65 @@ def add_properties(case: ElementTree.Element, values: dict[str, str]) -> None:
         case.insert(0, properties)
     for name, value in values.items():
         ElementTree.SubElement(properties, "property", {"name": name, "value": value})
+
+
+def security_element(findings: Path) -> ElementTree.Element:
+    """Turn the security suite's findings.json into testcases; an unreadable file is an error."""
+    element = ElementTree.Element("testsuite", {"name": "security"})
+    try:
+        data = json.loads(findings.read_text(encoding="utf-8"))
+        probes = [
+            (str(p["check"]), str(p["subject"]), bool(p["passed"]), str(p["detail"]))
+            for p in data["probes"]
+        ]
+        new_findings = list(data["sast_new_findings"])
+        stale = list(data["stale_baseline_entries"])
+        sast_error, dast_error = str(data["sast_error"]), str(data["dast_error"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        case = ElementTree.SubElement(
+            element, "testcase", {"classname": "security", "name": "report"}
+        )
+        ElementTree.SubElement(case, "error", {"message": f"{SECURITY_FINDINGS}: {error}"})
+        add_totals(element, element.findall("testcase"))
+        return element
+
+    for check, subject, passed, detail in probes:
+        case = ElementTree.SubElement(
+            element, "testcase", {"classname": f"security.dast.{check}", "name": subject}
+        )
+        if not passed:
+            ElementTree.SubElement(case, "failure", {"message": detail})
+    if dast_error:
+        case = ElementTree.SubElement(
+            element, "testcase", {"classname": "security.dast", "name": "probes"}
+        )
+        ElementTree.SubElement(case, "error", {"message": dast_error})
+    sast = ElementTree.SubElement(
+        element, "testcase", {"classname": "security.sast", "name": "findings outside the baseline"}
+    )
+    if sast_error:
+        ElementTree.SubElement(sast, "error", {"message": sast_error})
+    elif new_findings:
+        lines = [
+            f"{f.get('severity')} {f.get('test_id')} {f.get('path')}:{f.get('line')}"
+            for f in new_findings
+        ]
+        failure = ElementTree.SubElement(
+            sast,
+            "failure",
+            {"message": f"{len(new_findings)} bandit findings are not in the baseline"},
+        )
+        failure.text = "\n".join(lines)
+    baseline = ElementTree.SubElement(
+        element, "testcase", {"classname": "security.sast", "name": "baseline entries current"}
+    )
+    if stale:
+        failure = ElementTree.SubElement(
+            baseline, "failure", {"message": f"{len(stale)} baseline entries match no finding"}
+        )
+        failure.text = "\n".join(map(str, stale))
+    add_totals(element, element.findall("testcase"))
+    return element
 
 
 def gates_element(stage: str, results: list[GateResult]) -> ElementTree.Element:
