@@ -151,7 +151,35 @@ def evaluate_stage(
     metrics, unreadable = MetricStore(run).read_all()
     gates = [gate for gate in stage.gates if suites is None or gate.suite in suites]
     lookup = BaselineLookup(run, stage_name or run.manifest.stage)
-    return [evaluate_gate(gate, run, metrics, unreadable, lookup) for gate in gates]
+    results = []
+    for gate in gates:
+        problem = shard_problem(run, gate.suite, stage.shards.get(gate.suite))
+        if problem:
+            results.append(GateResult(gate, Outcome.NO_EVIDENCE, None, problem))
+        else:
+            results.append(evaluate_gate(gate, run, metrics, unreadable, lookup))
+    return results
+
+
+def shard_problem(run: RunFolder, suite: str, required: int | None) -> str:
+    """Return why the run lacks the shard count the stage requires of `suite`, or ""."""
+    if required is None:
+        return ""
+    manifest = run.manifest
+    labels = [entry.get("shard", "") for entry in manifest.merged_from]
+    counts = {label.split("/")[-1] for label in labels if "/" in label}
+    if counts == {str(required)}:
+        return ""
+    if counts:
+        found = f"was merged from {', '.join(sorted(counts))} shards"
+    elif manifest.shard_count:
+        found = f"is shard {manifest.shard_label}, not a merged run"
+    else:
+        found = "was not sharded"
+    return (
+        f"the stage requires suite {suite} merged from {required} shards, "
+        f"but run {manifest.run_id} {found}"
+    )
 
 
 def evaluate_gate(

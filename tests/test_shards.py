@@ -189,7 +189,8 @@ def test_uat_shards_merge_to_whole_run(project: Project) -> None:
     whole = project.harness("run", "uat", "--build", "b1")
     assert whole.returncode == 0, whole.stdout + whole.stderr
     whole_total = project.metrics("uat")["uat.scenarios.total"]["exact"]
-    whole_ids = case_ids(project.latest() / "junit" / "uat.xml")
+    whole_run = project.latest()
+    whole_ids = case_ids(whole_run / "junit" / "uat.xml")
 
     first = run_shard(project, "uat", "1/2", "--build", "b1")
     second = run_shard(project, "uat", "2/2", "--build", "b1")
@@ -223,6 +224,42 @@ def test_uat_shards_merge_to_whole_run(project: Project) -> None:
     allure = merged / "allure-results"
     scenario_results = [p for p in allure.glob("*-result.json") if '"gate ' not in p.read_text()]
     assert len(scenario_results) == len(whole_ids)
+
+    # A stage that requires two uat shards accepts the merged run and no other.
+    gates = project.root / "gates.toml"
+    gates.write_text(gates.read_text() + SHARDED_STAGE.format(count=2))
+    sharded = project.harness("gate", "--run", merged.name, "--stage", "sharded")
+    assert sharded.returncode == 0, sharded.stdout + sharded.stderr
+    unsharded = project.harness("gate", "--run", whole_run.name, "--stage", "sharded")
+    assert unsharded.returncode == 1
+    assert "requires suite uat merged from 2 shards" in unsharded.stdout
+    assert "was not sharded" in unsharded.stdout
+    gates.write_text(gates.read_text().replace("uat = 2", "uat = 3"))
+    wrong = project.harness("gate", "--run", merged.name, "--stage", "sharded")
+    assert wrong.returncode == 1
+    assert "was merged from 2 shards" in wrong.stdout
+
+
+SHARDED_STAGE = """
+[stages.sharded]
+shards = {{ uat = {count} }}
+
+[[stages.sharded.gates]]
+name = "uat-scenarios-passed"
+metric = "uat.scenarios.failed"
+comparison = "=="
+threshold = 0
+"""
+
+
+def test_unshardable_stage_requirement_rejected(project: Project) -> None:
+    gates = project.root / "gates.toml"
+    stage = SHARDED_STAGE.format(count=2).replace("uat = 2", "load = 2")
+    gates.write_text(gates.read_text() + stage)
+    result = project.harness("run", "uat", "--stage", "sharded")
+    assert result.returncode == 2
+    assert "stages.sharded.shards" in result.stderr
+    assert "cannot be sharded" in result.stderr
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ import pydantic
 from harness.config.loader import StrictModel, load_toml_model
 from harness.errors import Problem, UsageError
 from harness.metrics import metric_key
+from harness.shards import MAX_SHARDS, SHARDABLE_SUITES
 
 __all__ = ["BaselineSpec", "Comparison", "GateSpec", "GatesFile", "Stage", "load_gates"]
 
@@ -135,6 +136,20 @@ class Stage(StrictModel):
 
     description: str = ""
     gates: list[GateSpec]
+    # The shard count the stage requires per suite, such as { unit = 4 }: that suite's gates take
+    # evidence only from a run that `harness merge` combined from that many shards.
+    shards: dict[str, Annotated[int, pydantic.Field(ge=1, le=MAX_SHARDS)]] = pydantic.Field(
+        default_factory=dict
+    )
+
+    @pydantic.field_validator("shards")
+    @classmethod
+    def check_shardable(cls, shards: dict[str, int]) -> dict[str, int]:
+        for suite in shards:
+            if suite not in SHARDABLE_SUITES:
+                choices = ", ".join(sorted(SHARDABLE_SUITES))
+                raise ValueError(f"suite {suite!r} cannot be sharded; use one of: {choices}")
+        return shards
 
     @property
     def suites(self) -> tuple[str, ...]:
