@@ -38,6 +38,9 @@ STOP_TIMEOUT_S = 10.0
 POLL_INTERVAL_S = 0.05
 # Chromium writes the port it chose for --remote-debugging-port=0 into this file of its profile.
 PORT_FILE = "DevToolsActivePort"
+# Shells started before a CDP connection counts as failed; see open_shell.
+SHELL_ATTEMPTS = 2
+CDP_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -95,19 +98,38 @@ class DesktopShell:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
+def open_shell(playwright: Playwright, url: str, timeout_s: float) -> tuple[DesktopShell, Browser]:
+    """Start a shell on `url` and attach to it over CDP, with a fresh shell for a second attempt.
+
+    On a busy machine a shell now and then opens its DevTools port but never answers the CDP
+    handshake; a new shell then starts normally. A second failure raises BrowserUnavailable.
+    """
+    problem = ""
+    for attempt in range(1, SHELL_ATTEMPTS + 1):
+        shell = DesktopShell(resolve_chromium(playwright), url)
+        try:
+            endpoint = shell.start(timeout_s)
+            # Playwright's own default for the handshake is 30 s; a longer step timeout applies.
+            connect_ms = max(timeout_s, CDP_TIMEOUT_S) * 1000
+            return shell, playwright.chromium.connect_over_cdp(endpoint, timeout=connect_ms)
+        except PlaywrightError as error:
+            problem = str(error).splitlines()[0] if str(error) else type(error).__name__
+            shell.stop()
+            log.warning(
+                "desktop shell attempt %d of %d failed: %s", attempt, SHELL_ATTEMPTS, problem
+            )
+        except BaseException:
+            shell.stop()
+            raise
+    raise BrowserUnavailable(f"the desktop shell did not accept a CDP connection: {problem}")
+
+
 def check_desktop_shell() -> None:
     """Start and stop a shell on about:blank; raise BrowserUnavailable if it cannot start."""
     with sync_playwright() as playwright:
-        shell = DesktopShell(resolve_chromium(playwright), "about:blank")
+        shell, browser = open_shell(playwright, "about:blank", timeout_s=60.0)
         try:
-            playwright.chromium.connect_over_cdp(
-                shell.start(timeout_s=60.0), timeout=60_000
-            ).close()
-        except PlaywrightError as error:
-            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise BrowserUnavailable(
-                f"the desktop shell did not accept a CDP connection: {first_line}"
-            ) from None
+            browser.close()
         finally:
             shell.stop()
 
@@ -126,8 +148,7 @@ class DesktopChannel:
     def log_in(self, username: str, password: str) -> ClientSession:
         session_json = log_in_over_api(self.base_url, username, password, self.timeout_s)
         try:
-            shell = DesktopShell(resolve_chromium(self.playwright), f"{self.base_url}/")
-            browser = self.playwright.chromium.connect_over_cdp(shell.start(self.timeout_s))
+            shell, browser = open_shell(self.playwright, f"{self.base_url}/", self.timeout_s)
         except BrowserUnavailable as error:
             raise ChannelError(str(error)) from None
 
