@@ -207,7 +207,7 @@ def combine_coverage(files: CoverageFiles, sources: list[ShardSource], root: Pat
     keeps the raw data its figures come from.
 
     NOTE: coverage.py stores absolute source paths, so the shards and the merge must use the
-    same checkout path, as CI runners of one kind do; otherwise the report finds no sources.
+    same checkout path, as CI runners of one kind do. Otherwise the report finds no sources.
     """
     # Imported here because coverage comes with the unit extra, which a uat-only install lacks.
     from coverage import CoverageData

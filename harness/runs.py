@@ -100,8 +100,8 @@ class RunFolder:
 
     path: Path
     manifest: RunManifest
-    # Suites that run side by side update the manifest from two threads; every change to it and
-    # every save holds this lock, so no save sees a half-updated manifest.
+    # Suites that run side by side update the manifest from two threads. Every change to it and
+    # every save takes this lock, so no save writes a half-updated manifest.
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @property

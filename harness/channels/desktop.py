@@ -101,8 +101,8 @@ class DesktopShell:
 def open_shell(playwright: Playwright, url: str, timeout_s: float) -> tuple[DesktopShell, Browser]:
     """Start a shell on `url` and attach to it over CDP, with a fresh shell for a second attempt.
 
-    On a busy machine a shell now and then opens its DevTools port but never answers the CDP
-    handshake; a new shell then starts normally. A second failure raises BrowserUnavailable.
+    On a busy machine a shell now and then opens its DevTools port but never completes the CDP
+    handshake. A new shell then starts normally. A second failure raises BrowserUnavailable.
     """
     problem = ""
     for attempt in range(1, SHELL_ATTEMPTS + 1):

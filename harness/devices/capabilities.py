@@ -7,22 +7,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from harness.channels.browser import CHROMIUM_ARGS as BROWSER_ARGS
 from harness.devices.doctor import CHROMEDRIVER, CHROMIUM
 from harness.devices.profiles import DEVICES_DIR, DeviceProfile, Driver
 
 __all__ = ["CHROMIUM_ARGS", "build_capabilities", "deep_merge"]
 
-# Headless, no network traffic of Chromium's own, no sandbox (the harness may run as root in CI).
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+# The flags of every Chromium the harness starts, headless, since ChromeDriver gets no
+# Playwright option for it.
+CHROMIUM_ARGS = ["--headless=new", *BROWSER_ARGS]
 PLATFORM_NAMES = {
     # The Chromium driver automates a desktop browser, so the platform is the host's even when
     # the profile emulates a phone.

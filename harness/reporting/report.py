@@ -227,7 +227,7 @@ def print_flushed(line: str) -> None:
 
 
 def open_report_server(folder: Path, port: int) -> ThreadingHTTPServer:
-    """Listen on 127.0.0.1 for requests of files in `folder`; serve_report answers them.
+    """Listen on 127.0.0.1 for requests of files in `folder`; serve_report handles them.
 
     The harness serves the report itself because Allure 3.18's `allure open` calls Node's
     `server.listen(port)` without a host, which listens on every interface. Listening before the
